@@ -1,0 +1,42 @@
+namespace RequestArena;
+
+/// <summary>Options for one <see cref="Arena"/>. Values are copied when the arena is created.</summary>
+public sealed class ArenaOptions
+{
+    /// <summary>The largest alignment an arena accepts.</summary>
+    public const int MaxAlignment = 4096;
+
+    /// <summary>Quota in bytes handed out between two resets; 0 means unlimited. Must not be negative.</summary>
+    public long MaxBytes { get; set; }
+
+    /// <summary>
+    /// When true (the default) every byte handed out reads 0, whatever the slab held before. Turning it off is
+    /// unsafe: memory may then show bytes another arena (another request) wrote.
+    /// </summary>
+    public bool ZeroMemory { get; set; } = true;
+
+    /// <summary>Every allocation starts at an address that is a multiple of this; a power of two from 1 to 4096.</summary>
+    public int Alignment { get; set; } = 8;
+
+    /// <summary>
+    /// When true (the default) memory handed out fails with <see cref="ObjectDisposedException"/> once the arena
+    /// has been reset or disposed. Turning it off hands out plain array-backed memory, a little faster and with
+    /// no per-slab allocation, but memory kept past a reset then silently aliases whatever uses the slab next.
+    /// </summary>
+    public bool DetectUseAfterRelease { get; set; } = true;
+
+    internal void Validate()
+    {
+        if (MaxBytes < 0)
+        {
+            throw new ArgumentException($"ArenaOptions.MaxBytes must be 0 (unlimited) or positive; it was {MaxBytes}.", nameof(MaxBytes));
+        }
+
+        if (Alignment < 1 || Alignment > MaxAlignment || (Alignment & (Alignment - 1)) != 0)
+        {
+            throw new ArgumentException($"ArenaOptions.Alignment must be a power of two from 1 to {MaxAlignment}; it was {Alignment}.", nameof(Alignment));
+        }
+    }
+
+    internal ArenaOptions Clone() => (ArenaOptions)MemberwiseClone();
+}

@@ -1,0 +1,34 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace RequestArena;
+
+// Every throw lives here so that the callers' fast paths stay small enough to inline.
+internal static class ThrowHelper
+{
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowNegativeSize(string paramName, long value) =>
+        throw new ArgumentOutOfRangeException(paramName, value, "The size must not be negative.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowTooLarge(string paramName, long value, long max) =>
+        throw new ArgumentOutOfRangeException(paramName, value, $"The size must not exceed {max} bytes, the largest block the arena can hand out.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowArenaDisposed() => throw new ObjectDisposedException(nameof(Arena), "The arena has been disposed.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowPoolDisposed() => throw new ObjectDisposedException(nameof(SlabPool), "The slab pool has been disposed.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowMemoryReleased() =>
+        throw new ObjectDisposedException("ArenaMemory", "This memory belonged to an arena that has since been reset or disposed (its request has ended).");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowLimitExceeded(long limit, long requested, long allocated) =>
+        throw new ArenaLimitExceededException(limit, requested, allocated);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowOutOfMemory(long size, SlabProviderStatus status) =>
+        throw new InsufficientMemoryException($"The slab provider could not supply {size} bytes (status {status}).");
+}

@@ -1,0 +1,98 @@
+using Microsoft.Extensions.ObjectPool;
+
+namespace RequestArena;
+
+/// <summary>
+/// Pools <see cref="Arena"/> objects (with Microsoft.Extensions.ObjectPool) so a request pays no arena construction.
+/// Every arena it hands out shares one <see cref="SlabPool"/> and one set of <see cref="ArenaOptions"/>.
+/// </summary>
+public sealed class ArenaPool
+{
+    private readonly ObjectPool<Arena> _pool;
+
+    /// <summary>Creates a pool of arenas.</summary>
+    /// <param name="slabPool">Where the arenas rent slabs.</param>
+    /// <param name="options">Options every arena gets (copied); null takes the defaults.</param>
+    /// <param name="maximumRetained">Idle arenas kept; default <c>Environment.ProcessorCount * 4</c>.</param>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public ArenaPool(SlabPool slabPool, ArenaOptions? options = null, int maximumRetained = 0)
+    {
+        ArgumentNullException.ThrowIfNull(slabPool);
+        ArgumentOutOfRangeException.ThrowIfNegative(maximumRetained);
+        Options = options?.Clone() ?? new ArenaOptions();
+        Options.Validate();
+        SlabPool = slabPool;
+        MaximumRetained = maximumRetained == 0 ? Environment.ProcessorCount * 4 : maximumRetained;
+        _pool = new DefaultObjectPool<Arena>(new Policy(slabPool, Options), MaximumRetained);
+    }
+
+    /// <summary>The slab pool the arenas share.</summary>
+    public SlabPool SlabPool { get; }
+
+    /// <summary>A copy of the options every arena gets.</summary>
+    public ArenaOptions Options { get; }
+
+    /// <summary>Idle arenas kept at most.</summary>
+    public int MaximumRetained { get; }
+
+    /// <summary>Takes an empty arena.</summary>
+    /// <returns>An arena with nothing allocated.</returns>
+    public Arena Rent() => _pool.Get();
+
+    /// <summary>
+    /// Resets <paramref name="arena"/> (cleanups, slabs back to the slab pool, memory invalidated) and keeps it for
+    /// the next <see cref="Rent"/>. The arena must not be used afterwards.
+    /// </summary>
+    /// <param name="arena">An arena from <see cref="Rent"/>.</param>
+    /// <exception cref="AggregateException">A cleanup threw; the arena was still fully reset and pooled.</exception>
+    public void Return(Arena arena)
+    {
+        ArgumentNullException.ThrowIfNull(arena);
+        if (arena.Pool != SlabPool)
+        {
+            throw new ArgumentException("The arena was not rented from this pool.", nameof(arena));
+        }
+
+        // The policy resets; a cleanup failure surfaces only after the arena is clean and back in the pool.
+        _pool.Return(arena);
+        if (Policy.TakeCleanupFailure() is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private sealed class Policy(SlabPool slabPool, ArenaOptions options) : PooledObjectPolicy<Arena>
+    {
+        [ThreadStatic]
+        private static AggregateException? t_cleanupFailure;
+
+        public static AggregateException? TakeCleanupFailure()
+        {
+            AggregateException? failure = t_cleanupFailure;
+            t_cleanupFailure = null;
+            return failure;
+        }
+
+        public override Arena Create() => new(slabPool, options);
+
+        public override bool Return(Arena obj)
+        {
+            if (obj.IsDisposed)
+            {
+                return false;
+            }
+
+            try
+            {
+                obj.Reset();
+            }
+            catch (AggregateException ex)
+            {
+                // Reset finished its work before throwing, so the arena is clean and can be reused.
+                t_cleanupFailure = ex;
+            }
+
+            return true;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace RequestArena;
+
+// One block from the provider. Arenas carve it; the pool keeps it between arenas.
+internal sealed unsafe class Slab
+{
+    public Slab(SlabBlock block, bool oversize)
+    {
+        Block = block;
+        Address = (byte*)block.Address;
+        Length = block.Length;
+        Array = block.Array;
+        ArrayOffset = block.Offset;
+        Oversize = oversize;
+
+        // Fresh provider memory may hold anything; an arena that zeroes clears it before first use.
+        DirtyBytes = block.Length;
+    }
+
+    public readonly SlabBlock Block;
+    public readonly byte* Address;
+    public readonly int Length;
+    public readonly byte[]? Array;
+    public readonly int ArrayOffset;
+    public readonly bool Oversize;
+
+    // Length of the prefix that may hold non-zero bytes. Only touched while the slab is owned by one arena or
+    // under the pool's lock, so it needs no synchronisation of its own.
+    public int DirtyBytes;
+
+    private SlabLease? _permanentLease;
+
+    // For native slabs when an arena opted out of use-after-release checks: one manager that never dies.
+    public SlabLease PermanentLease => _permanentLease ??= new SlabLease(this);
+
+    public void Clear(int length)
+    {
+        if (length > 0)
+        {
+            new Span<byte>(Address, length).Clear();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+namespace RequestArena;
+
+/// <summary>Options for a <see cref="SlabPool"/>, validated when the pool is created.</summary>
+public sealed class SlabPoolOptions
+{
+    /// <summary>The smallest slab size accepted.</summary>
+    public const int MinSlabSize = 4 * 1024;
+
+    /// <summary>The largest slab size accepted.</summary>
+    public const int MaxSlabSize = 16 * 1024 * 1024;
+
+    /// <summary>Bytes per slab; from 4 KiB to 16 MiB. Default 64 KiB. Larger allocations take the oversize path.</summary>
+    public int SlabSize { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// The most bytes of idle slabs the pool keeps (the idea of APR's MaxMemFree). A slab returned beyond it goes
+    /// back to the provider. Default 32 MiB; 0 keeps nothing.
+    /// </summary>
+    public long MaxRetainedBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// How often the pool looks at its traffic and gives idle slabs back, in the manner of Kestrel's memory pool:
+    /// nothing while rents outpace returns, a little when returns win, a quarter (at least 8 slabs) when idle.
+    /// Default 10 seconds; <see cref="Timeout.InfiniteTimeSpan"/> turns idle trimming off.
+    /// </summary>
+    public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where slabs come from. Default <see cref="PinnedArraySlabProvider.Instance"/>.</summary>
+    public ISlabProvider? Provider { get; set; }
+
+    internal void Validate()
+    {
+        if (SlabSize < MinSlabSize || SlabSize > MaxSlabSize)
+        {
+            throw new ArgumentException($"SlabPoolOptions.SlabSize must be from {MinSlabSize} to {MaxSlabSize} bytes; it was {SlabSize}.", nameof(SlabSize));
+        }
+
+        if (MaxRetainedBytes < 0)
+        {
+            throw new ArgumentException($"SlabPoolOptions.MaxRetainedBytes must not be negative; it was {MaxRetainedBytes}.", nameof(MaxRetainedBytes));
+        }
+
+        if (TrimInterval != Timeout.InfiniteTimeSpan && (TrimInterval <= TimeSpan.Zero || TrimInterval.TotalMilliseconds > uint.MaxValue - 1))
+        {
+            throw new ArgumentException($"SlabPoolOptions.TrimInterval must be positive or Timeout.InfiniteTimeSpan; it was {TrimInterval}.", nameof(TrimInterval));
+        }
+    }
+}

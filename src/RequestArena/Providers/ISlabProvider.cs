@@ -1,0 +1,28 @@
+namespace RequestArena;
+
+/// <summary>
+/// Where slab memory comes from. A <see cref="SlabPool"/> asks its provider for slabs (and for oversize blocks)
+/// and gives them back when it trims. The shape follows the Windows shared-memory handler
+/// (<c>ALLOCATE_SHARED_MEMORY_HANDLER</c>): the provider instance is the provider context, the size and alignment
+/// are the parameters, and the result is a status rather than an exception.
+/// </summary>
+/// <remarks>
+/// Blocks must be pinned (their address may not change until freed) and must be safe to free from any thread.
+/// The pool never assumes fresh blocks are zeroed: it clears them before an arena that zeroes hands them out.
+/// </remarks>
+public interface ISlabProvider
+{
+    /// <summary>A short name for statistics and diagnostics.</summary>
+    string Name { get; }
+
+    /// <summary>Allocates a pinned block.</summary>
+    /// <param name="length">Bytes wanted; at least 1.</param>
+    /// <param name="alignment">The block's address must be a multiple of this power of two.</param>
+    /// <param name="block">The block, when the status is <see cref="SlabProviderStatus.Success"/>.</param>
+    /// <returns>The status; anything but success leaves <paramref name="block"/> empty.</returns>
+    SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block);
+
+    /// <summary>Frees a block this provider allocated.</summary>
+    /// <param name="block">The block; it is never used again by the pool.</param>
+    void Free(in SlabBlock block);
+}
