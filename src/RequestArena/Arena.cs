@@ -33,7 +33,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private readonly Lock _lock = new();
     private readonly int _alignment;
     private readonly int _alignMask;
-    private readonly long _maxBytes;
+    private long _maxBytes;
     private readonly bool _zero;
     private readonly bool _checked;
     private readonly int _slabSize;
@@ -91,8 +91,25 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     /// <summary>The arena's alignment in bytes.</summary>
     public int Alignment => _alignment;
 
-    /// <summary>The arena's quota in bytes; 0 means unlimited.</summary>
-    public long MaxBytes => _maxBytes;
+    /// <summary>
+    /// The arena's quota in bytes handed out between two resets; 0 means unlimited. Changing it takes effect for the
+    /// next allocation; lowering it below what is already allocated refuses every further allocation.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long MaxBytes
+    {
+        get => Volatile.Read(ref _maxBytes);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            lock (_lock)
+            {
+                // Budget handed to threads under the old quota must not outlive it.
+                RevokeBudgetsLocked();
+                _maxBytes = value;
+            }
+        }
+    }
 
     /// <summary>Whether memory handed out is zeroed.</summary>
     public bool ZeroMemory => _zero;
