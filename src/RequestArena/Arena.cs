@@ -369,13 +369,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     // The slow path: everything that needs the lock. Returns false only for a quota breach with throwOnLimit off.
     private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, out Region region)
     {
-        long maxBlock = Array.MaxLength - ArenaOptions.MaxAlignment;
-        if (size > maxBlock)
-        {
-            ThrowHelper.ThrowTooLarge("cbAllocation", size, maxBlock);
-        }
-
-        int aligned = (int)((size + _alignMask) & ~(long)_alignMask);
         lock (_lock)
         {
             if (_disposed)
@@ -413,6 +406,14 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                 extraBudget = _maxBytes - used - size - outstanding;
             }
 
+            // Judged after the quota so that a quota refuses an absurd size with its own, more telling error.
+            long maxBlock = Array.MaxLength - ArenaOptions.MaxAlignment;
+            if (size > maxBlock)
+            {
+                ThrowHelper.ThrowTooLarge("cbAllocation", size, maxBlock);
+            }
+
+            int aligned = (int)((size + _alignMask) & ~(long)_alignMask);
             if (aligned + alignment - 1 > _slabSize)
             {
                 region = RentOversizeLocked(aligned, alignment);

@@ -322,14 +322,17 @@ public sealed class SlabPool : IDisposable
             pooled = _pooledCount;
         }
 
-        if (pooled == 0 || rents > returns)
+        bool idle = rents == 0 && returns == 0;
+
+        // Steady or growing traffic means the pool is the right size or too small: keep it.
+        if (pooled == 0 || (!idle && rents >= returns))
         {
             return;
         }
 
         // Idle: give back a quarter, at least 8 slabs, so a burst drains in a handful of ticks.
         // Returns winning: the load is falling; give back a little.
-        int toFree = rents == 0 && returns == 0
+        int toFree = idle
             ? Math.Max(8, pooled / 4)
             : Math.Max(1, pooled / 100);
         TrimCore(toFree);

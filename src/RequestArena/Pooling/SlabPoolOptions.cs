@@ -20,7 +20,7 @@ public sealed class SlabPoolOptions
 
     /// <summary>
     /// How often the pool looks at its traffic and gives idle slabs back, in the manner of Kestrel's memory pool:
-    /// nothing while rents outpace returns, a little when returns win, a quarter (at least 8 slabs) when idle.
+    /// nothing while rents keep up with returns, a little when returns win, a quarter (at least 8 slabs) when idle.
     /// Default 10 seconds; <see cref="Timeout.InfiniteTimeSpan"/> turns idle trimming off.
     /// </summary>
     public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(10);

@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace RequestArena;
+
+/// <summary>
+/// An <see cref="IBufferWriter{T}"/> that writes straight into arena memory, so <c>Utf8JsonWriter</c>, pipe code and
+/// encoders produce their output without renting or copying. Each buffer it hands out is contiguous; the written data
+/// as a whole is a <see cref="ReadOnlySequence{T}"/> across the blocks taken, valid until the arena is reset.
+/// </summary>
+/// <remarks>Not thread-safe, like every buffer writer. Nothing is returned to the arena early: blocks go with it.</remarks>
+public sealed class ArenaBufferWriter : IBufferWriter<byte>
+{
+    private const int DefaultBlockSize = 4096;
+    private const int MaxGrowBlockSize = 64 * 1024;
+
+    private readonly IModuleAllocator _allocator;
+    private readonly int _initialBlockSize;
+    private Segment? _first;
+    private Segment? _last;
+    private Memory<byte> _current;   // the last block
+    private int _currentWritten;     // bytes written to the last block
+    private int _nextBlockSize;
+    private long _written;
+
+    /// <summary>Creates a writer over <paramref name="allocator"/>.</summary>
+    /// <param name="allocator">Where blocks come from (an <see cref="Arena"/> or a request's allocator).</param>
+    /// <param name="initialBlockSize">The first block's size; later blocks double up to 64 KiB. Default 4 KiB.</param>
+    public ArenaBufferWriter(IModuleAllocator allocator, int initialBlockSize = DefaultBlockSize)
+    {
+        ArgumentNullException.ThrowIfNull(allocator);
+        ArgumentOutOfRangeException.ThrowIfLessThan(initialBlockSize, 1);
+        _allocator = allocator;
+        _initialBlockSize = initialBlockSize;
+        _nextBlockSize = initialBlockSize;
+    }
+
+    /// <summary>Bytes written so far.</summary>
+    public long WrittenCount => _written;
+
+    /// <summary>The written bytes, in order, across every block taken.</summary>
+    public ReadOnlySequence<byte> WrittenSequence
+    {
+        get
+        {
+            if (_first is null)
+            {
+                return ReadOnlySequence<byte>.Empty;
+            }
+
+            _last!.SetWritten(_current, _currentWritten);
+            return _first == _last
+                ? new ReadOnlySequence<byte>(_first.Memory)
+                : new ReadOnlySequence<byte>(_first, 0, _last, _currentWritten);
+        }
+    }
+
+    /// <summary>The written bytes when they fit in one block; otherwise a copy into one new arena block.</summary>
+    /// <returns>The written bytes as one contiguous region of arena memory.</returns>
+    public ReadOnlyMemory<byte> GetWrittenMemory()
+    {
+        if (_first is null)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        if (_first == _last)
+        {
+            return _current[.._currentWritten];
+        }
+
+        Memory<byte> joined = _allocator.AllocateMemory(checked((int)_written));
+        WrittenSequence.CopyTo(joined.Span);
+        return joined;
+    }
+
+    /// <inheritdoc />
+    public void Advance(int count)
+    {
+        if ((uint)count > (uint)(_current.Length - _currentWritten))
+        {
+            ThrowAdvance(count);
+        }
+
+        _currentWritten += count;
+        _written += count;
+    }
+
+    /// <inheritdoc />
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        EnsureRoom(sizeHint);
+        return _current[_currentWritten..];
+    }
+
+    /// <inheritdoc />
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        EnsureRoom(sizeHint);
+        return _current.Span[_currentWritten..];
+    }
+
+    /// <summary>Forgets what was written; the blocks already taken stay with the arena until it is reset.</summary>
+    public void Clear()
+    {
+        _first = _last = null;
+        _current = default;
+        _currentWritten = 0;
+        _written = 0;
+        _nextBlockSize = _initialBlockSize;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EnsureRoom(int sizeHint)
+    {
+        if (sizeHint < 0)
+        {
+            ThrowNegativeHint(sizeHint);
+        }
+
+        int wanted = Math.Max(sizeHint, 1);
+        if (_current.Length - _currentWritten < wanted)
+        {
+            AddBlock(wanted);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddBlock(int wanted)
+    {
+        int size = Math.Max(wanted, _nextBlockSize);
+        _nextBlockSize = Math.Min(_nextBlockSize * 2, Math.Max(MaxGrowBlockSize, _initialBlockSize));
+        Memory<byte> block = _allocator.AllocateMemory(size);
+        if (_last is not null)
+        {
+            _last.SetWritten(_current, _currentWritten);
+        }
+
+        var segment = new Segment(_last is null ? 0 : _last.RunningIndex + _currentWritten);
+        if (_last is null)
+        {
+            _first = segment;
+        }
+        else
+        {
+            _last.SetNext(segment);
+        }
+
+        _last = segment;
+        _current = block;
+        _currentWritten = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowAdvance(int count) =>
+        throw new ArgumentOutOfRangeException(nameof(count), count, $"Cannot advance past the end of the buffer ({_current.Length - _currentWritten} bytes left).");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNegativeHint(int sizeHint) =>
+        throw new ArgumentOutOfRangeException(nameof(sizeHint), sizeHint, "The size hint must not be negative.");
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(long runningIndex) => RunningIndex = runningIndex;
+
+        public void SetWritten(Memory<byte> block, int written) => Memory = block[..written];
+
+        public void SetNext(Segment next) => Next = next;
+    }
+}

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+
+namespace RequestArena.Tests;
+
+public class ArenaBufferWriterTests
+{
+    [Fact]
+    public void Utf8JsonWriter_WritesStraightIntoArenaMemory()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena, initialBlockSize: 64);
+
+        using (var json = new Utf8JsonWriter(writer))
+        {
+            json.WriteStartArray();
+            for (int i = 0; i < 500; i++)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("id", i);
+                json.WriteString("name", $"item-{i}");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        }
+
+        ReadOnlySequence<byte> written = writer.WrittenSequence;
+        Assert.False(written.IsSingleSegment);
+        Assert.Equal(writer.WrittenCount, written.Length);
+        using JsonDocument document = JsonDocument.Parse(written);
+        Assert.Equal(500, document.RootElement.GetArrayLength());
+        Assert.Equal("item-499", document.RootElement[499].GetProperty("name").GetString());
+        Assert.Equal(written.ToArray(), writer.GetWrittenMemory().ToArray());
+    }
+
+    [Fact]
+    public void SingleBlock_WrittenSequenceIsOneSegment()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena);
+
+        writer.Write("hello"u8);
+
+        Assert.True(writer.WrittenSequence.IsSingleSegment);
+        Assert.Equal("hello", Encoding.UTF8.GetString(writer.GetWrittenMemory().Span));
+    }
+
+    [Fact]
+    public void GetSpan_SizeHintLargerThanBlock_IsHonoured()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena, initialBlockSize: 16);
+
+        Span<byte> span = writer.GetSpan(100_000);
+
+        Assert.True(span.Length >= 100_000);
+    }
+
+    [Fact]
+    public void Advance_PastTheBuffer_ThrowsAndKeepsState()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena, initialBlockSize: 16);
+        Memory<byte> memory = writer.GetMemory(4);
+        writer.Advance(2);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(memory.Length));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.GetMemory(-1));
+        Assert.Equal(2, writer.WrittenCount);
+    }
+
+    [Fact]
+    public async Task PipeWriter_OverArenaWriter_CopiesBodyIntoArena()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena, initialBlockSize: 32);
+        var source = new MemoryStream(Enumerable.Range(0, 10_000).Select(i => (byte)i).ToArray());
+        PipeReader reader = PipeReader.Create(source);
+
+        while (true)
+        {
+            ReadResult result = await reader.ReadAsync();
+            foreach (ReadOnlyMemory<byte> segment in result.Buffer)
+            {
+                writer.Write(segment.Span);
+            }
+
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(source.ToArray(), writer.WrittenSequence.ToArray());
+    }
+
+    [Fact]
+    public void Clear_StartsOver()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena);
+        writer.Write("abc"u8);
+
+        writer.Clear();
+
+        Assert.Equal(0, writer.WrittenCount);
+        Assert.True(writer.WrittenSequence.IsEmpty);
+        Assert.True(writer.GetWrittenMemory().IsEmpty);
+    }
+
+    [Fact]
+    public void WrittenMemory_AfterArenaReset_ThrowsObjectDisposed()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena);
+        writer.Write("abc"u8);
+        ReadOnlyMemory<byte> written = writer.GetWrittenMemory();
+
+        arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => written.Span.Length);
+    }
+}

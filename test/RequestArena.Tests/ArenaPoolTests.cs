@@ -1,0 +1,75 @@
+namespace RequestArena.Tests;
+
+public class ArenaPoolTests
+{
+    [Fact]
+    public void RentReturnRent_ReusesTheArenaAndInvalidatesOldMemory()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs, new ArenaOptions { MaxBytes = 1000 });
+        Arena first = pool.Rent();
+        Memory<byte> memory = first.AllocateMemory(10);
+
+        pool.Return(first);
+        Arena second = pool.Rent();
+
+        Assert.Same(first, second);
+        Assert.Equal(0, second.AllocatedBytes);
+        Assert.Equal(1000, second.MaxBytes);
+        Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+        Assert.Equal(0, slabs.GetStatistics().SlabsInUse);
+    }
+
+    [Fact]
+    public void Return_CleanupThrows_ArenaIsStillCleanAndPooled()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs);
+        Arena arena = pool.Rent();
+        arena.AllocateMemory(10);
+        arena.RegisterForCleanup(new Throwing());
+
+        Assert.Throws<AggregateException>(() => pool.Return(arena));
+
+        Assert.Equal(0, slabs.GetStatistics().SlabsInUse);
+        Assert.Same(arena, pool.Rent());
+    }
+
+    [Fact]
+    public void Return_DisposedArena_IsNotReused()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs);
+        Arena arena = pool.Rent();
+        arena.Dispose();
+
+        pool.Return(arena);
+
+        Assert.NotSame(arena, pool.Rent());
+    }
+
+    [Fact]
+    public void Return_ArenaOfAnotherPool_ThrowsArgumentException()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs);
+        using var stranger = new Arena(TestPools.Create());
+
+        Assert.Throws<ArgumentException>(() => pool.Return(stranger));
+    }
+
+    [Fact]
+    public void Constructor_BadOptions_ThrowArgumentException()
+    {
+        using var slabs = TestPools.Create();
+
+        Assert.Throws<ArgumentException>(() => new ArenaPool(slabs, new ArenaOptions { Alignment = 5 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ArenaPool(slabs, maximumRetained: -1));
+        Assert.Equal(Environment.ProcessorCount * 4, new ArenaPool(slabs).MaximumRetained);
+    }
+
+    private sealed class Throwing : IDisposable
+    {
+        public void Dispose() => throw new InvalidOperationException("cleanup failed");
+    }
+}

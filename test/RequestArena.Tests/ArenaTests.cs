@@ -1,0 +1,541 @@
+using System.Runtime.InteropServices;
+
+namespace RequestArena.Tests;
+
+public class ArenaTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(32)]
+    [InlineData(4095)]
+    [InlineData(65536)]
+    [InlineData(200_000)]
+    public void AllocateMemory_ReturnsExactLength(int size)
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+
+        Memory<byte> memory = arena.AllocateMemory(size);
+
+        Assert.Equal(size, memory.Length);
+        Assert.Equal(size, memory.Span.Length);
+        Assert.Equal(size, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void AllocateMemory_Zero_ReturnsEmpty()
+    {
+        using var arena = new Arena(TestPools.Create());
+
+        Memory<byte> memory = arena.AllocateMemory(0);
+
+        Assert.True(memory.IsEmpty);
+        Assert.Equal(0, arena.AllocatedBytes);
+        Assert.Equal(0, arena.SlabsInUse);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    public void AllocateMemory_Negative_ThrowsArgumentOutOfRange(int size)
+    {
+        using var arena = new Arena(TestPools.Create());
+        arena.AllocateMemory(16);
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => arena.AllocateMemory(size));
+
+        Assert.Equal("cbAllocation", ex.ParamName);
+        Assert.Equal(16, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void AllocateMemory_IntMaxValueWithoutQuota_ThrowsArgumentOutOfRange()
+    {
+        using var arena = new Arena(TestPools.Create());
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => arena.AllocateMemory(int.MaxValue));
+        Assert.Equal(0, arena.SlabsInUse);
+        Assert.Equal(8, arena.AllocateMemory(8).Length);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void AllocateMemory_AfterDispose_ThrowsObjectDisposed(int size)
+    {
+        var arena = new Arena(TestPools.Create());
+        arena.AllocateMemory(8);
+        arena.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(Math.Max(size, 0)));
+        Assert.Throws<ObjectDisposedException>(() => arena.TryAllocateMemory(1, out _));
+        Assert.Throws<ObjectDisposedException>(() => arena.Allocate<int>(1));
+        Assert.Throws<ObjectDisposedException>(() => arena.Reset());
+        Assert.Throws<ObjectDisposedException>(() => arena.RegisterForCleanup(new Cleanup(new List<int>(), 0)));
+    }
+
+    [Fact]
+    public void Dispose_Twice_DoesNothing()
+    {
+        using var pool = TestPools.Create();
+        var arena = new Arena(pool);
+        arena.AllocateMemory(8);
+
+        arena.Dispose();
+        arena.Dispose();
+
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(8)]
+    [InlineData(64)]
+    [InlineData(4096)]
+    public void AllocateMemory_EveryAllocation_IsAligned(int alignment)
+    {
+        using var pool = TestPools.Create(slabSize: 16 * 1024);
+        using var arena = new Arena(pool, new ArenaOptions { Alignment = alignment });
+        var random = new Random(alignment);
+
+        for (int i = 0; i < 300; i++)
+        {
+            int size = random.Next(1, i % 50 == 0 ? 40_000 : 300);
+            nint address = TestPools.AddressOf(arena.AllocateMemory(size));
+            Assert.Equal(0, address % alignment);
+        }
+    }
+
+    [Fact]
+    public void AllocateMemory_ManyAllocations_NeverOverlap()
+    {
+        using var pool = TestPools.Create(slabSize: 8 * 1024);
+        using var arena = new Arena(pool);
+        var random = new Random(7);
+        var blocks = new List<Memory<byte>>();
+
+        for (int i = 0; i < 2000; i++)
+        {
+            Memory<byte> block = arena.AllocateMemory(random.Next(1, i % 100 == 0 ? 20_000 : 200));
+            block.Span.Fill((byte)(i % 251 + 1));
+            blocks.Add(block);
+        }
+
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            Assert.True(blocks[i].Span.IndexOfAnyExcept((byte)(i % 251 + 1)) < 0, $"block {i} was overwritten");
+        }
+    }
+
+    [Fact]
+    public void AllocateMemory_SlabLastServedAnotherArena_ReadsZero()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using (var first = new Arena(pool))
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                first.AllocateMemory(1000).Span.Fill(0xAB);
+            }
+
+            first.AllocateMemory(10_000).Span.Fill(0xCD);
+        }
+
+        using var second = new Arena(pool);
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.True(second.AllocateMemory(1000).Span.IndexOfAnyExcept((byte)0) < 0);
+        }
+
+        Assert.True(second.Allocate<long>(100).IndexOfAnyExcept(0L) < 0);
+    }
+
+    [Fact]
+    public void AllocateMemory_AfterUnzeroedArenaDirtiedSlab_ZeroingArenaReadsZero()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using (var dirty = new Arena(pool, new ArenaOptions { ZeroMemory = false }))
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                dirty.AllocateMemory(1000).Span.Fill(0xEE);
+            }
+        }
+
+        using var clean = new Arena(pool);
+        for (int i = 0; i < 12; i++)
+        {
+            Assert.True(clean.AllocateMemory(1000).Span.IndexOfAnyExcept((byte)0) < 0);
+        }
+    }
+
+    [Fact]
+    public void AllocateMemory_ZeroMemoryOff_StillNeverOverlapsAndStaysAligned()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool, new ArenaOptions { ZeroMemory = false, Alignment = 16 });
+
+        Memory<byte> a = arena.AllocateMemory(24);
+        Memory<byte> b = arena.AllocateMemory(24);
+        a.Span.Fill(1);
+        b.Span.Fill(2);
+
+        Assert.True(a.Span.IndexOfAnyExcept((byte)1) < 0);
+        Assert.Equal(0, TestPools.AddressOf(b) % 16);
+    }
+
+    [Fact]
+    public void Memory_AfterReset_SpanAndPinThrowObjectDisposed()
+    {
+        using var arena = new Arena(TestPools.Create());
+        Memory<byte> small = arena.AllocateMemory(32);
+        Memory<byte> oversize = arena.AllocateMemory(100_000);
+
+        arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => small.Span.Length);
+        Assert.Throws<ObjectDisposedException>(() => small.Pin());
+        Assert.Throws<ObjectDisposedException>(() => oversize.Span.Length);
+        Assert.Throws<ObjectDisposedException>(() => small.ToArray());
+    }
+
+    [Fact]
+    public void Memory_AfterSlabServesAnotherArena_ThrowsInsteadOfShowingItsBytes()
+    {
+        using var pool = TestPools.Create();
+        var first = new Arena(pool);
+        Memory<byte> stale = first.AllocateMemory(64);
+        nint staleAddress = TestPools.AddressOf(stale);
+        first.Dispose();
+
+        using var second = new Arena(pool);
+        Memory<byte> fresh = second.AllocateMemory(64);
+        fresh.Span.Fill(0x5A);
+
+        Assert.Equal(staleAddress, TestPools.AddressOf(fresh));
+        Assert.Throws<ObjectDisposedException>(() => stale.Span[0]);
+    }
+
+    [Fact]
+    public void DetectUseAfterReleaseOff_HandsOutArrayBackedMemory()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { DetectUseAfterRelease = false });
+
+        Memory<byte> memory = arena.AllocateMemory(100);
+
+        Assert.True(MemoryMarshal.TryGetArray<byte>(memory, out var segment));
+        Assert.Equal(100, segment.Count);
+    }
+
+    [Fact]
+    public void NativeProvider_AllocationsAreZeroedAlignedAndChecked()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using (var pool = TestPools.Create(provider: provider))
+        {
+            var arena = new Arena(pool, new ArenaOptions { Alignment = 64 });
+            Memory<byte> memory = arena.AllocateMemory(1000);
+            Memory<byte> big = arena.AllocateMemory(100_000);
+
+            Assert.False(MemoryMarshal.TryGetArray<byte>(memory, out _));
+            Assert.True(memory.Span.IndexOfAnyExcept((byte)0) < 0);
+            Assert.True(big.Span.IndexOfAnyExcept((byte)0) < 0);
+            Assert.Equal(0, TestPools.AddressOf(memory) % 64);
+
+            arena.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+            Assert.Equal(pool.SlabSize, provider.OutstandingBytes);
+        }
+
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
+    [Fact]
+    public void Allocate_OverQuota_Throws()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 100 });
+        arena.AllocateMemory(60);
+
+        var ex = Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(41));
+
+        Assert.Equal(100, ex.Limit);
+        Assert.Equal(41, ex.Requested);
+        Assert.Contains("100", ex.Message);
+        Assert.Contains("41", ex.Message);
+        Assert.Equal(60, arena.AllocatedBytes);
+        Assert.Equal(40, arena.AllocateMemory(40).Length);
+        Assert.Equal(100, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void Allocate_UpToQuotaExactly_Succeeds()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 100, Alignment = 64 });
+
+        for (int i = 0; i < 100; i++)
+        {
+            arena.AllocateMemory(1);
+        }
+
+        Assert.Equal(100, arena.AllocatedBytes);
+        Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(1));
+    }
+
+    [Fact]
+    public void TryAllocateMemory_OverQuota_ReturnsFalseAndArenaStaysUsable()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 1000 });
+        Assert.True(arena.TryAllocateMemory(900, out Memory<byte> first));
+
+        Assert.False(arena.TryAllocateMemory(101, out Memory<byte> refused));
+
+        Assert.True(refused.IsEmpty);
+        Assert.Equal(900, first.Length);
+        Assert.True(arena.TryAllocateMemory(100, out Memory<byte> last));
+        Assert.Equal(100, last.Length);
+    }
+
+    [Fact]
+    public void Allocate_IntMaxValueUnderQuota_RefusedBeforeAnythingIsAllocated()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool, new ArenaOptions { MaxBytes = 1 << 20 });
+
+        Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(int.MaxValue));
+
+        Assert.Equal(0, arena.SlabsInUse);
+        Assert.Equal(0, pool.GetStatistics().ProviderAllocatedBytes);
+    }
+
+    [Fact]
+    public void Allocate_QuotaAcrossThreads_CountsEveryThread()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 10_000 });
+        arena.AllocateMemory(10);
+
+        // A request that hops threads leaves unused budget behind on the first one; the quota must still allow
+        // everything up to the limit and refuse anything beyond it.
+        var other = new Thread(() => arena.AllocateMemory(9_000));
+        other.Start();
+        other.Join();
+
+        Assert.Equal(990, arena.AllocateMemory(990).Length);
+        Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(1));
+        Assert.Equal(10_000, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void MaxBytes_LoweredAfterAllocations_RefusesFurtherAllocations()
+    {
+        using var arena = new Arena(TestPools.Create());
+        arena.AllocateMemory(500);
+
+        arena.MaxBytes = 400;
+
+        Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => arena.MaxBytes = -1);
+        arena.Reset();
+        Assert.Equal(400, arena.AllocateMemory(400).Length);
+    }
+
+    [Fact]
+    public void Reset_ReturnsSlabsAndClearsAllocatedBytes()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using var arena = new Arena(pool);
+        for (int i = 0; i < 10; i++)
+        {
+            arena.AllocateMemory(1000);
+        }
+
+        arena.AllocateMemory(50_000);
+        Assert.True(arena.SlabsInUse >= 4);
+
+        arena.Reset();
+
+        Assert.Equal(0, arena.AllocatedBytes);
+        Assert.Equal(0, arena.SlabsInUse);
+        SlabPoolStatistics stats = pool.GetStatistics();
+        Assert.Equal(0, stats.SlabsInUse);
+        Assert.Equal(0, stats.OversizeInUse);
+        Assert.Equal(16, arena.AllocateMemory(16).Length);
+    }
+
+    [Fact]
+    public void Allocate_OfT_AlignsToTheTypeEvenOnAByteAlignedArena()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { Alignment = 1 });
+        arena.AllocateMemory(3);
+
+        Span<long> longs = arena.Allocate<long>(10);
+
+        unsafe
+        {
+            fixed (long* p = longs)
+            {
+                Assert.Equal(0, (nint)p % 8);
+            }
+        }
+
+        Assert.Equal(10, longs.Length);
+        Assert.True(longs.IndexOfAnyExcept(0L) < 0);
+        Assert.Equal(3 + 80, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void Allocate_OfT_BadCounts()
+    {
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 1000 });
+
+        Assert.True(arena.Allocate<int>(0).IsEmpty);
+        Assert.Throws<ArgumentOutOfRangeException>(() => arena.Allocate<int>(-1));
+        Assert.Throws<ArenaLimitExceededException>(() => arena.Allocate<long>(int.MaxValue));
+        Assert.Throws<ArenaLimitExceededException>(() => arena.Allocate<int>(251));
+        using var unlimited = new Arena(TestPools.Create());
+        Assert.Throws<ArgumentOutOfRangeException>(() => unlimited.Allocate<long>(int.MaxValue));
+        Assert.Equal(250, arena.Allocate<int>(250).Length);
+    }
+
+    [Fact]
+    public void RegisterForCleanup_RunsLastRegisteredFirstAtReset()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var order = new List<int>();
+        for (int i = 0; i < 5; i++)
+        {
+            arena.RegisterForCleanup(new Cleanup(order, i));
+        }
+
+        arena.Reset();
+        Assert.Equal([4, 3, 2, 1, 0], order);
+
+        arena.Reset();
+        Assert.Equal(5, order.Count);
+    }
+
+    [Fact]
+    public void RegisterForCleanup_RunsBeforeMemoryIsReleased()
+    {
+        using var arena = new Arena(TestPools.Create());
+        Memory<byte> memory = arena.AllocateMemory(4);
+        memory.Span.Fill(9);
+        byte seen = 0;
+        arena.RegisterForCleanup(new Callback(() => seen = memory.Span[0]));
+
+        arena.Dispose();
+
+        Assert.Equal(9, seen);
+    }
+
+    [Fact]
+    public void Reset_ThrowingCleanups_RunAllReturnSlabsAndAggregate()
+    {
+        using var pool = TestPools.Create();
+        var arena = new Arena(pool);
+        var order = new List<int>();
+        arena.AllocateMemory(100);
+        arena.RegisterForCleanup(new Cleanup(order, 0));
+        arena.RegisterForCleanup(new Callback(() => throw new InvalidOperationException("first")));
+        arena.RegisterForCleanup(new Cleanup(order, 2));
+        arena.RegisterForCleanup(new Callback(() => throw new FormatException("second")));
+
+        var ex = Assert.Throws<AggregateException>(() => arena.Dispose());
+
+        Assert.Equal(2, ex.InnerExceptions.Count);
+        Assert.IsType<FormatException>(ex.InnerExceptions[0]);
+        Assert.IsType<InvalidOperationException>(ex.InnerExceptions[1]);
+        Assert.Equal([2, 0], order);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+        Assert.True(arena.IsDisposed);
+    }
+
+    [Fact]
+    public void AllocateMemory_EightThreadsOnOneArena_RegionsNeverOverlap()
+    {
+        using var pool = TestPools.Create(slabSize: 16 * 1024);
+        using var arena = new Arena(pool);
+        const int perThread = 5000;
+        var blocks = new Memory<byte>[8][];
+        using var start = new Barrier(8);
+
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            var mine = blocks[t] = new Memory<byte>[perThread];
+            var random = new Random(t);
+            start.SignalAndWait();
+            for (int i = 0; i < perThread; i++)
+            {
+                mine[i] = arena.AllocateMemory(random.Next(1, 64));
+                mine[i].Span.Fill((byte)(t + 1));
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        long expected = 0;
+        for (int t = 0; t < 8; t++)
+        {
+            foreach (Memory<byte> block in blocks[t])
+            {
+                expected += block.Length;
+                Assert.True(block.Span.IndexOfAnyExcept((byte)(t + 1)) < 0);
+            }
+        }
+
+        Assert.Equal(expected, arena.AllocatedBytes);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(8192)]
+    [InlineData(-8)]
+    public void Constructor_BadAlignment_ThrowsArgumentExceptionNamingIt(int alignment)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new Arena(TestPools.Create(), new ArenaOptions { Alignment = alignment }));
+
+        Assert.Equal("Alignment", ex.ParamName);
+        Assert.Contains("Alignment", ex.Message);
+    }
+
+    [Fact]
+    public void Constructor_NegativeQuota_ThrowsArgumentExceptionNamingIt()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new Arena(new ArenaOptions { MaxBytes = -1 }));
+
+        Assert.Equal("MaxBytes", ex.ParamName);
+    }
+
+    [Fact]
+    public void Constructor_Default_UsesSharedPool()
+    {
+        using var arena = new Arena();
+
+        Assert.Same(SlabPool.Shared, arena.Pool);
+        Assert.Equal(8, arena.Alignment);
+        Assert.True(arena.ZeroMemory);
+    }
+
+    [Fact]
+    public void AllocateMemory_DisposedPool_ThrowsObjectDisposed()
+    {
+        var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+        pool.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(10));
+    }
+
+    private sealed class Cleanup(List<int> order, int id) : IDisposable
+    {
+        public void Dispose() => order.Add(id);
+    }
+
+    private sealed class Callback(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+}

@@ -1,0 +1,212 @@
+namespace RequestArena.Tests;
+
+public class SlabPoolTests
+{
+    [Fact]
+    public void RentAndReturn_CountersBalance()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using (var arena = new Arena(pool))
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                arena.AllocateMemory(1000);
+            }
+
+            arena.AllocateMemory(20_000);
+            SlabPoolStatistics during = pool.GetStatistics();
+            Assert.True(during.SlabsInUse >= 3);
+            Assert.Equal(1, during.OversizeInUse);
+        }
+
+        SlabPoolStatistics after = pool.GetStatistics();
+        Assert.Equal(after.SlabsRented, after.SlabsReturned);
+        Assert.Equal(0, after.SlabsInUse);
+        Assert.Equal(0, after.OversizeInUse);
+        Assert.Equal(after.SlabsRented, after.PooledSlabs);
+        Assert.Equal(after.PooledSlabs * 4096L, after.PooledBytes);
+    }
+
+    [Fact]
+    public void Return_BeyondMaxRetainedBytes_DropsToProvider()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 2 * 4096, provider: provider);
+        using (var arena = new Arena(pool))
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                arena.AllocateMemory(4000);
+            }
+        }
+
+        SlabPoolStatistics stats = pool.GetStatistics();
+        Assert.Equal(2, stats.PooledSlabs);
+        Assert.Equal(3, stats.SlabsDropped);
+        Assert.Equal(2 * 4096, provider.OutstandingBytes);
+        Assert.True(stats.PooledBytes <= stats.MaxRetainedBytes);
+    }
+
+    [Fact]
+    public void MaxRetainedBytesZero_KeepsNothing()
+    {
+        using var pool = TestPools.Create(maxRetained: 0);
+        using (var arena = new Arena(pool))
+        {
+            arena.AllocateMemory(10);
+        }
+
+        Assert.Equal(0, pool.GetStatistics().PooledSlabs);
+    }
+
+    [Fact]
+    public void Trim_FreesEveryIdleSlabButNotThoseInUse()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using var pool = TestPools.Create(slabSize: 4096, provider: provider);
+        using (var done = new Arena(pool))
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                done.AllocateMemory(4000);
+            }
+        }
+
+        using var busy = new Arena(pool);
+        Memory<byte> held = busy.AllocateMemory(100);
+
+        pool.Trim();
+
+        SlabPoolStatistics stats = pool.GetStatistics();
+        Assert.Equal(0, stats.PooledSlabs);
+        Assert.Equal(3, stats.SlabsTrimmed);
+        Assert.Equal(4096, provider.OutstandingBytes);
+        Assert.Equal(100, held.Span.Length);
+    }
+
+    [Fact]
+    public void IdleTrimming_GivesSlabsBackWithoutTraffic()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using var pool = new SlabPool(new SlabPoolOptions { SlabSize = 4096, Provider = provider, TrimInterval = TimeSpan.FromMilliseconds(20) });
+        using (var arena = new Arena(pool))
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                arena.AllocateMemory(4000);
+            }
+        }
+
+        Assert.Equal(40, pool.GetStatistics().PooledSlabs);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (pool.GetStatistics().PooledSlabs > 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.Equal(0, pool.GetStatistics().PooledSlabs);
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
+    [Fact]
+    public void TrimTick_WhileRentsOutpaceReturns_KeepsSlabs()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using (var warm = new Arena(pool))
+        {
+            warm.AllocateMemory(4000);
+            warm.AllocateMemory(4000);
+        }
+
+        pool.TrimTick();
+        using var growing = new Arena(pool);
+        growing.AllocateMemory(4000);
+        growing.AllocateMemory(4000);
+        growing.AllocateMemory(4000);
+
+        pool.TrimTick();
+
+        Assert.Equal(0, pool.GetStatistics().SlabsTrimmed);
+    }
+
+    [Fact]
+    public void Dispose_Shared_ThrowsInvalidOperation()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => SlabPool.Shared.Dispose());
+
+        Assert.Contains("Trim", ex.Message);
+        using var arena = new Arena();
+        Assert.Equal(4, arena.AllocateMemory(4).Length);
+    }
+
+    [Fact]
+    public void Dispose_SlabsReturnedLaterGoToProvider()
+    {
+        var provider = new NativeMemorySlabProvider();
+        var pool = TestPools.Create(provider: provider);
+        var arena = new Arena(pool);
+        arena.AllocateMemory(100);
+
+        pool.Dispose();
+        arena.Dispose();
+
+        Assert.Equal(0, provider.OutstandingBytes);
+        Assert.Equal(0, pool.GetStatistics().PooledSlabs);
+    }
+
+    [Fact]
+    public void Rent_ProviderFails_ThrowsInsufficientMemoryAndKeepsCountersRight()
+    {
+        using var pool = TestPools.Create(provider: new FailingProvider());
+        using var arena = new Arena(pool);
+
+        var ex = Assert.Throws<InsufficientMemoryException>(() => arena.AllocateMemory(10));
+
+        Assert.Contains("Resources", ex.Message);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+        Assert.Equal(0, arena.SlabsInUse);
+    }
+
+    [Theory]
+    [InlineData(4095)]
+    [InlineData(16 * 1024 * 1024 + 1)]
+    [InlineData(0)]
+    public void Constructor_SlabSizeOutOfRange_ThrowsArgumentExceptionNamingIt(int slabSize)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SlabPool(new SlabPoolOptions { SlabSize = slabSize }));
+
+        Assert.Equal("SlabSize", ex.ParamName);
+    }
+
+    [Fact]
+    public void Constructor_NegativeRetention_ThrowsArgumentExceptionNamingIt()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SlabPool(new SlabPoolOptions { MaxRetainedBytes = -1 }));
+
+        Assert.Equal("MaxRetainedBytes", ex.ParamName);
+    }
+
+    [Fact]
+    public void Constructor_ZeroTrimInterval_ThrowsArgumentExceptionNamingIt()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SlabPool(new SlabPoolOptions { TrimInterval = TimeSpan.Zero }));
+
+        Assert.Equal("TrimInterval", ex.ParamName);
+    }
+
+    // A provider that is out of memory: a real condition the pool must survive, which no real provider shows on demand.
+    private sealed class FailingProvider : ISlabProvider
+    {
+        public string Name => "failing";
+
+        public SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block)
+        {
+            block = default;
+            return SlabProviderStatus.Resources;
+        }
+
+        public void Free(in SlabBlock block)
+        {
+        }
+    }
+}

@@ -1,0 +1,73 @@
+namespace RequestArena.Tests;
+
+public class PinnedArraySlabProviderTests
+{
+    [Theory]
+    [InlineData(4096, 8)]
+    [InlineData(65536, 4096)]
+    [InlineData(100, 64)]
+    public void Allocate_ReturnsPinnedAlignedBlock(int length, int alignment)
+    {
+        SlabProviderStatus status = PinnedArraySlabProvider.Instance.Allocate(length, alignment, out SlabBlock block);
+
+        Assert.Equal(SlabProviderStatus.Success, status);
+        Assert.Equal(length, block.Length);
+        Assert.Equal(0, block.Address % alignment);
+        Assert.NotNull(block.Array);
+        Assert.True(GC.GetGeneration(block.Array!) >= 0);
+    }
+
+    [Theory]
+    [InlineData(0, 8)]
+    [InlineData(-1, 8)]
+    [InlineData(100, 3)]
+    [InlineData(int.MaxValue, 8)]
+    public void Allocate_BadParameters_ReturnsInvalidParameter(int length, int alignment)
+    {
+        SlabProviderStatus status = PinnedArraySlabProvider.Instance.Allocate(length, alignment, out SlabBlock block);
+
+        Assert.Equal(SlabProviderStatus.InvalidParameter, status);
+        Assert.True(block.IsEmpty);
+    }
+}
+
+public class NativeMemorySlabProviderTests
+{
+    [Fact]
+    public void AllocateAndFree_TrackOutstandingBytes()
+    {
+        var provider = new NativeMemorySlabProvider();
+
+        Assert.Equal(SlabProviderStatus.Success, provider.Allocate(8192, 4096, out SlabBlock block));
+        Assert.Equal(0, block.Address % 4096);
+        Assert.Null(block.Array);
+        Assert.Equal(8192, provider.OutstandingBytes);
+
+        provider.Free(block);
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
+    [Fact]
+    public void Allocate_BadParameters_ReturnsInvalidParameter()
+    {
+        var provider = new NativeMemorySlabProvider();
+
+        Assert.Equal(SlabProviderStatus.InvalidParameter, provider.Allocate(0, 8, out _));
+        Assert.Equal(SlabProviderStatus.InvalidParameter, provider.Allocate(10, 6, out _));
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+}
+
+public class SlabBlockTests
+{
+    [Fact]
+    public void Constructor_ArrayOutOfRange_Throws()
+    {
+        var array = GC.AllocateArray<byte>(16, pinned: true);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SlabBlock(array, 8, 9));
+        Assert.Throws<ArgumentNullException>(() => new SlabBlock(null!, 0, 0));
+        Assert.Throws<ArgumentException>(() => new SlabBlock(0, 10));
+        Assert.Equal(8, new SlabBlock(array, 8, 8).Length);
+    }
+}
