@@ -38,6 +38,10 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private readonly bool _checked;
     private readonly int _slabSize;
 
+    // The chunks of the two threads that took the slow path last. The fast path recognises its own by stack range.
+    private ArenaChunk? _hot;
+    private ArenaChunk? _warm;
+
     private ArenaChunk[] _chunks = new ArenaChunk[2];
     private int _chunkCount;
 
@@ -151,26 +155,14 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
-        ArenaChunk? chunk = t_chunk;
-        if (chunk is not null && chunk.Owner == this)
+        Unsafe.SkipInit(out byte probe);
+        ArenaChunk? chunk = _hot;
+        if (chunk is not null && chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
         {
-            int offset = chunk.Offset;
-
-            // Signed on purpose: a revoked or released chunk may have Offset beyond Limit.
-            if (cbAllocation > 0 && cbAllocation <= chunk.Limit - offset)
-            {
-                chunk.Offset = offset + ((cbAllocation + _alignMask) & ~_alignMask);
-                chunk.Requested += cbAllocation;
-                if (chunk.Lease is { } lease)
-                {
-                    return lease.Slice(offset, cbAllocation);
-                }
-
-                return new Memory<byte>(chunk.Array, chunk.ArrayBase + offset, cbAllocation);
-            }
+            return ToMemory(chunk, offset, cbAllocation);
         }
 
-        return AllocateMemorySlow(cbAllocation);
+        return AllocateMemoryMiss(cbAllocation);
     }
 
     /// <summary>Like <see cref="AllocateMemory"/>, but returns false instead of throwing when the quota would be exceeded.</summary>
@@ -181,19 +173,11 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory)
     {
-        ArenaChunk? chunk = t_chunk;
-        if (chunk is not null && chunk.Owner == this)
+        ArenaChunk? chunk = FindChunk();
+        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset))
         {
-            int offset = chunk.Offset;
-            if (cbAllocation > 0 && cbAllocation <= chunk.Limit - offset)
-            {
-                chunk.Offset = offset + ((cbAllocation + _alignMask) & ~_alignMask);
-                chunk.Requested += cbAllocation;
-                memory = chunk.Lease is { } lease
-                    ? lease.Slice(offset, cbAllocation)
-                    : new Memory<byte>(chunk.Array, chunk.ArrayBase + offset, cbAllocation);
-                return true;
-            }
+            memory = ToMemory(chunk, offset, cbAllocation);
+            return true;
         }
 
         return TryAllocateMemorySlow(cbAllocation, out memory);
@@ -213,20 +197,15 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<T> Allocate<T>(int count) where T : unmanaged
     {
-        ArenaChunk? chunk = t_chunk;
-        if (chunk is not null && chunk.Owner == this && AlignOf<T>.Value <= _alignment)
+        Unsafe.SkipInit(out byte probe);
+        ArenaChunk? chunk = _hot;
+        if (chunk is not null && chunk.IsOnOwnerStack((nuint)(&probe)) && AlignOf<T>.Value <= _alignment
+            && TryBump(chunk, (long)count * sizeof(T), out int offset))
         {
-            int offset = chunk.Offset;
-            long bytes = (long)count * sizeof(T);
-            if (count > 0 && bytes <= chunk.Limit - offset)
-            {
-                chunk.Offset = offset + (((int)bytes + _alignMask) & ~_alignMask);
-                chunk.Requested += bytes;
-                return new Span<T>(chunk.Base + offset, count);
-            }
+            return new Span<T>(chunk.Base + offset, count);
         }
 
-        return AllocateSlow<T>(count);
+        return AllocateMiss<T>(count);
     }
 
     /// <summary>
@@ -284,26 +263,96 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     }
 
     // Used by the zeroing benchmark only: the alternative strategy of clearing each allocation as it is handed out.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Memory<byte> AllocateMemoryClearOnHandOut(int cbAllocation)
     {
-        ArenaChunk? chunk = t_chunk;
-        if (chunk is not null && chunk.Owner == this)
+        Unsafe.SkipInit(out byte probe);
+        ArenaChunk? chunk = _hot;
+        if (chunk is not null && chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
         {
-            int offset = chunk.Offset;
-            if (cbAllocation > 0 && cbAllocation <= chunk.Limit - offset)
-            {
-                chunk.Offset = offset + ((cbAllocation + _alignMask) & ~_alignMask);
-                chunk.Requested += cbAllocation;
-                new Span<byte>(chunk.Base + offset, cbAllocation).Clear();
-                return chunk.Lease is { } lease
-                    ? lease.Slice(offset, cbAllocation)
-                    : new Memory<byte>(chunk.Array, chunk.ArrayBase + offset, cbAllocation);
-            }
+            new Span<byte>(chunk.Base + offset, cbAllocation).Clear();
+            return ToMemory(chunk, offset, cbAllocation);
         }
 
-        Memory<byte> memory = AllocateMemorySlow(cbAllocation);
+        Memory<byte> memory = AllocateMemoryMiss(cbAllocation);
         memory.Span.Clear();
         return memory;
+    }
+
+    // Benchmark twin of Allocate<T> for the same comparison.
+    internal Span<T> AllocateClearOnHandOut<T>(int count) where T : unmanaged
+    {
+        Span<T> span = Allocate<T>(count);
+        span.Clear();
+        return span;
+    }
+
+    // The bump itself, shared by every fast path. Signed compare on purpose: a revoked or released chunk may have
+    // Offset beyond Limit. Bytes handed out are derived from offsets, so only alignment padding is counted here;
+    // for aligned sizes known at the call site the JIT folds that away.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryBump(ArenaChunk chunk, long size, out int offset)
+    {
+        offset = chunk.Offset;
+        if (size > 0 && size <= chunk.Limit - offset)
+        {
+            int aligned = ((int)size + _alignMask) & ~_alignMask;
+            chunk.Offset = offset + aligned;
+            chunk.Padding += aligned - (int)size;
+            return true;
+        }
+
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Memory<byte> ToMemory(ArenaChunk chunk, int offset, int length) =>
+        chunk.Lease is { } lease ? lease.Slice(offset, length) : new Memory<byte>(chunk.Array, chunk.ArrayBase + offset, length);
+
+    // The calling thread's chunk without taking the lock: the second hot slot, then the thread-local cache (which
+    // also serves platforms that do not report stack ranges). Null when the thread has none yet.
+    private ArenaChunk? FindChunk()
+    {
+        Unsafe.SkipInit(out byte probe);
+        nuint stackAddress = (nuint)(&probe);
+        ArenaChunk? chunk = _hot;
+        if (chunk is not null && chunk.IsOnOwnerStack(stackAddress))
+        {
+            return chunk;
+        }
+
+        chunk = _warm;
+        if (chunk is not null && chunk.IsOnOwnerStack(stackAddress))
+        {
+            return chunk;
+        }
+
+        chunk = t_chunk;
+        return chunk is not null && chunk.Owner == this ? chunk : null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Memory<byte> AllocateMemoryMiss(int cbAllocation)
+    {
+        ArenaChunk? chunk = FindChunk();
+        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset))
+        {
+            return ToMemory(chunk, offset, cbAllocation);
+        }
+
+        return AllocateMemorySlow(cbAllocation);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Span<T> AllocateMiss<T>(int count) where T : unmanaged
+    {
+        ArenaChunk? chunk = FindChunk();
+        if (chunk is not null && AlignOf<T>.Value <= _alignment && TryBump(chunk, (long)count * sizeof(T), out int offset))
+        {
+            return new Span<T>(chunk.Base + offset, count);
+        }
+
+        return AllocateSlow<T>(count);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -428,9 +477,10 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                 start = CarveLocked(chunk, aligned, alignment, extraBudget);
             }
 
+            // Alignment padding beyond the arena's own and the round-up are not bytes handed out.
+            chunk.Padding += start - chunk.Offset + aligned - size;
             chunk.Offset = start + aligned;
             chunk.Limit = chunk.Offset + (int)Math.Min(chunk.End - chunk.Offset, extraBudget & ~(long)_alignMask);
-            chunk.Requested += size;
             region = new Region(chunk.Lease, chunk.Array, chunk.ArrayBase, chunk.Base, start);
             return true;
         }
@@ -446,42 +496,52 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             _cursor = chunk.Offset;
         }
 
+        RetireRegionLocked(chunk);
         int extra = (int)Math.Min(_grain, extraBudget);
-        Slab slab;
         int start;
         if (_currentSlab >= 0)
         {
-            slab = _slabs[_currentSlab].Slab;
-            start = AlignOffset(slab.Address, _cursor, alignment);
-            if (start + aligned <= slab.Length)
+            start = AlignOffset(_slabs[_currentSlab].Slab.Address, _cursor, alignment);
+            if (start + aligned <= _slabs[_currentSlab].Slab.Length)
             {
-                return Place(chunk, ref _slabs[_currentSlab], start, aligned, extra);
+                return Place(chunk, _currentSlab, start, aligned, extra);
             }
-
-            _slabs[_currentSlab].Used = _cursor;
         }
 
-        slab = _pool.Rent(_zero);
-        ref SlabUse use = ref AddSlabLocked(slab);
+        Slab slab = _pool.Rent(_zero);
+        AddSlabLocked(slab);
         _currentSlab = _slabCount - 1;
         start = AlignOffset(slab.Address, 0, alignment);
-        return Place(chunk, ref use, start, aligned, extra);
+        return Place(chunk, _currentSlab, start, aligned, extra);
     }
 
-    private int Place(ArenaChunk chunk, ref SlabUse use, int start, int aligned, int extra)
+    // Folds the chunk's current region into its totals and records how far it got into its slab, so that only
+    // bytes actually handed out are cleared when the slab goes back.
+    private void RetireRegionLocked(ArenaChunk chunk)
     {
+        if (chunk.Slab is not null)
+        {
+            ref SlabUse use = ref _slabs[chunk.SlabIndex];
+            use.Used = Math.Max(use.Used, chunk.Offset);
+            chunk.Retired += chunk.Offset - chunk.RegionStart;
+        }
+    }
+
+    private int Place(ArenaChunk chunk, int slabIndex, int start, int aligned, int extra)
+    {
+        ref SlabUse use = ref _slabs[slabIndex];
         Slab slab = use.Slab;
 
         // The chunk's end must stay a multiple of the arena's alignment in address terms.
         long end = Math.Min((long)start + aligned + extra, slab.Length);
         end = AlignDown(slab.Address, (int)end, _alignment);
         _cursor = (int)end;
-        if (_cursor > use.Used)
-        {
-            use.Used = _cursor;
-        }
-
         _grain = Math.Min(_grain * 2, _slabSize);
+
+        // The new region starts where the chunk stands now; the padding up to `start` is counted by the caller.
+        chunk.Offset = start;
+        chunk.RegionStart = start;
+        chunk.SlabIndex = slabIndex;
         chunk.Slab = slab;
         chunk.End = (int)end;
         chunk.Base = slab.Address;
@@ -508,50 +568,65 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private Region RentOversizeLocked(int aligned, int alignment)
     {
         Slab slab = _pool.RentOversize(aligned, alignment, _zero);
-        ref SlabUse use = ref AddSlabLocked(slab);
+        int index = AddSlabLocked(slab);   // may grow _slabs, so index only afterwards
+        ref SlabUse use = ref _slabs[index];
         use.Used = aligned;
         SlabLease? lease = _checked ? use.Lease : slab.Array is null ? slab.PermanentLease : null;
         return new Region(lease, slab.Array, slab.ArrayOffset, slab.Address, 0);
     }
 
-    private ref SlabUse AddSlabLocked(Slab slab)
+    private int AddSlabLocked(Slab slab)
     {
         if (_slabCount == _slabs.Length)
         {
             Array.Resize(ref _slabs, _slabs.Length * 2);
         }
 
-        ref SlabUse use = ref _slabs[_slabCount++];
-        use = new SlabUse(slab, _checked ? new SlabLease(slab) : null);
+        _slabs[_slabCount] = new SlabUse(slab, _checked ? new SlabLease(slab) : null);
         Interlocked.Increment(ref _slabsRented);
-        return ref use;
+        return _slabCount++;
     }
 
     private ArenaChunk ChunkForCurrentThread()
     {
         ArenaChunk? chunk = t_chunk;
-        if (chunk is not null && chunk.Owner == this)
+        if (chunk is null || chunk.Owner != this || chunk.Detached)
         {
-            return chunk;
-        }
-
-        Thread thread = Thread.CurrentThread;
-        for (int i = 0; i < _chunkCount; i++)
-        {
-            if (_chunks[i].Thread == thread)
+            chunk = null;
+            Thread thread = Thread.CurrentThread;
+            for (int i = 0; i < _chunkCount; i++)
             {
-                return t_chunk = _chunks[i];
+                if (_chunks[i].Thread == thread)
+                {
+                    chunk = _chunks[i];
+                    break;
+                }
             }
+
+            if (chunk is null)
+            {
+                if (_chunkCount == _chunks.Length)
+                {
+                    Array.Resize(ref _chunks, _chunks.Length * 2);
+                }
+
+                (nuint low, nuint size) = ThreadStack.Current();
+                chunk = new ArenaChunk(this, thread, low, size);
+                _chunks[_chunkCount++] = chunk;
+            }
+
+            t_chunk = chunk;
         }
 
-        if (_chunkCount == _chunks.Length)
+        // The thread that took the slow path last is the likeliest to allocate next (a request that hopped threads
+        // stays on its new thread); slots change only here, under the lock, never on the fast path.
+        if (_hot != chunk)
         {
-            Array.Resize(ref _chunks, _chunks.Length * 2);
+            _warm = _hot;
+            _hot = chunk;
         }
 
-        chunk = new ArenaChunk(this, thread);
-        _chunks[_chunkCount++] = chunk;
-        return t_chunk = chunk;
+        return chunk;
     }
 
     private long AllocatedBytesLocked()
@@ -559,7 +634,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         long total = _otherRequested;
         for (int i = 0; i < _chunkCount; i++)
         {
-            total += Volatile.Read(ref _chunks[i].Requested);
+            total += _chunks[i].HandedOut;
         }
 
         return total;
@@ -598,19 +673,22 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
 
             for (int i = 0; i < _chunkCount; i++)
             {
+                RetireRegionLocked(_chunks[i]);
                 _chunks[i].Kill();
             }
 
             // Threads that stopped using the arena keep nothing alive through it for long.
             if (_chunkCount > MaxChunksKept || dispose)
             {
+                _hot = null;
+                _warm = null;
+                for (int i = dispose ? 0 : MaxChunksKept; i < _chunkCount; i++)
+                {
+                    _chunks[i].Detached = true;
+                }
+
                 Array.Clear(_chunks, dispose ? 0 : MaxChunksKept, _chunkCount - (dispose ? 0 : MaxChunksKept));
                 _chunkCount = dispose ? 0 : MaxChunksKept;
-            }
-
-            if (_currentSlab >= 0 && _cursor > _slabs[_currentSlab].Used)
-            {
-                _slabs[_currentSlab].Used = _cursor;
             }
 
             for (int i = 0; i < _slabCount; i++)

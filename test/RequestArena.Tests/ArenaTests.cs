@@ -488,6 +488,53 @@ public class ArenaTests
         Assert.Equal(expected, arena.AllocatedBytes);
     }
 
+    [Fact]
+    public void Reset_AfterManyThreadsAllocated_AccountingStaysExact()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool, new ArenaOptions { MaxBytes = 100_000 });
+        var threads = Enumerable.Range(0, 12).Select(_ => new Thread(() =>
+        {
+            arena.AllocateMemory(100);
+            arena.Reset();
+            arena.AllocateMemory(100);
+        })).ToList();
+
+        // Sequentially, so every thread's chunk is dropped by a reset while the thread still caches it.
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+            thread.Join();
+        }
+
+        Assert.Equal(100, arena.AllocatedBytes);
+        arena.Reset();
+        Assert.Equal(0, arena.AllocatedBytes);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
+    [Fact]
+    public void AllocateMemory_ThreadHops_EachThreadKeepsItsOwnRegions()
+    {
+        using var arena = new Arena(TestPools.Create());
+        Memory<byte> a = arena.AllocateMemory(64);
+        a.Span.Fill(1);
+        Memory<byte> b = default;
+        var other = new Thread(() =>
+        {
+            b = arena.AllocateMemory(64);
+            b.Span.Fill(2);
+        });
+        other.Start();
+        other.Join();
+        Memory<byte> c = arena.AllocateMemory(64);
+        c.Span.Fill(3);
+
+        Assert.True(a.Span.IndexOfAnyExcept((byte)1) < 0);
+        Assert.True(b.Span.IndexOfAnyExcept((byte)2) < 0);
+        Assert.Equal(192, arena.AllocatedBytes);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(3)]

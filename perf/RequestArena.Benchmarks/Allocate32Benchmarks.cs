@@ -1,0 +1,146 @@
+using System.Buffers;
+using BenchmarkDotNet.Attributes;
+
+namespace RequestArena.Benchmarks;
+
+/// <summary>
+/// 1000 allocations of 32 bytes per operation, then a reset (or the equivalent release), against the raw floor:
+/// a bump over one pinned buffer plus a clear of each allocation.
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+public class Allocate32Benchmarks
+{
+    private const int Count = 1000;
+    private const int Size = 32;
+
+    private readonly byte[][] _held = new byte[Count][];
+    private byte[] _floorBuffer = null!;
+    private SlabPool _pool = null!;
+    private Arena _zeroed = null!;
+    private Arena _unzeroed = null!;
+    private Arena _clearOnHandOut = null!;
+    private Arena _unchecked = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _floorBuffer = GC.AllocateArray<byte>(64 * 1024, pinned: true);
+        _pool = new SlabPool(new SlabPoolOptions { TrimInterval = Timeout.InfiniteTimeSpan });
+        _zeroed = new Arena(_pool);
+        _unzeroed = new Arena(_pool, new ArenaOptions { ZeroMemory = false });
+
+        // The rival zeroing strategy: never clear on return, clear every allocation as it is handed out.
+        _clearOnHandOut = new Arena(_pool, new ArenaOptions { ZeroMemory = false });
+        _unchecked = new Arena(_pool, new ArenaOptions { DetectUseAfterRelease = false });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _zeroed.Dispose();
+        _unzeroed.Dispose();
+        _clearOnHandOut.Dispose();
+        _unchecked.Dispose();
+        _pool.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "floor: bump+clear one pinned buffer")]
+    public int Floor()
+    {
+        byte[] buffer = _floorBuffer;
+        int offset = 0;
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            var memory = new Memory<byte>(buffer, offset, Size);
+            buffer.AsSpan(offset, Size).Clear();
+            offset += Size;
+            total += memory.Length;
+        }
+
+        return total;
+    }
+
+    [Benchmark(Description = "arena, zeroed (default)")]
+    public int ArenaZeroed() => Run(_zeroed);
+
+    [Benchmark(Description = "arena, unzeroed")]
+    public int ArenaUnzeroed() => Run(_unzeroed);
+
+    [Benchmark(Description = "arena, zeroed, no use-after-release check")]
+    public int ArenaUnchecked() => Run(_unchecked);
+
+    [Benchmark(Description = "arena, zeroed at hand-out instead of at return")]
+    public int ArenaClearOnHandOut()
+    {
+        Arena arena = _clearOnHandOut;
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += arena.AllocateMemoryClearOnHandOut(Size).Length;
+        }
+
+        arena.Reset();
+        return total;
+    }
+
+    [Benchmark(Description = "new byte[32]")]
+    public int NewArray()
+    {
+        byte[][] held = _held;
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            held[i] = new byte[Size];
+            total += held[i].Length;
+        }
+
+        return total;
+    }
+
+    [Benchmark(Description = "ArrayPool Rent+Return each")]
+    public int ArrayPoolRentReturn()
+    {
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            byte[] array = ArrayPool<byte>.Shared.Rent(Size);
+            total += array.Length;
+            ArrayPool<byte>.Shared.Return(array, clearArray: true);
+        }
+
+        return total;
+    }
+
+    [Benchmark(Description = "ArrayPool hold 1000, then return")]
+    public int ArrayPoolHoldAll()
+    {
+        byte[][] held = _held;
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            held[i] = ArrayPool<byte>.Shared.Rent(Size);
+            total += held[i].Length;
+        }
+
+        for (int i = 0; i < Count; i++)
+        {
+            ArrayPool<byte>.Shared.Return(held[i], clearArray: true);
+        }
+
+        return total;
+    }
+
+    private static int Run(Arena arena)
+    {
+        int total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += arena.AllocateMemory(Size).Length;
+        }
+
+        arena.Reset();
+        return total;
+    }
+}
