@@ -130,6 +130,44 @@ public class SlabPoolTests
     }
 
     [Fact]
+    public void TrimTick_WhenReturnsWin_GivesBackALittle()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        var arenas = Enumerable.Range(0, 3).Select(_ => new Arena(pool)).ToList();
+        arenas.ForEach(a => a.AllocateMemory(4000));
+        pool.TrimTick();
+
+        arenas.ForEach(a => a.Dispose());
+        pool.TrimTick();
+
+        SlabPoolStatistics stats = pool.GetStatistics();
+        Assert.Equal(1, stats.SlabsTrimmed);
+        Assert.Equal(2, stats.PooledSlabs);
+    }
+
+    [Fact]
+    public void TrimTick_WhenIdle_GivesBackAQuarterAtLeastEight()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using (var arena = new Arena(pool))
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                arena.AllocateMemory(4000);
+            }
+        }
+
+        pool.TrimTick();
+        Assert.Equal(40, pool.GetStatistics().PooledSlabs);
+
+        pool.TrimTick();
+        Assert.Equal(30, pool.GetStatistics().PooledSlabs);
+        pool.TrimTick();
+        pool.TrimTick();
+        Assert.Equal(40 - 10 - 8 - 8, pool.GetStatistics().PooledSlabs);
+    }
+
+    [Fact]
     public void Dispose_Shared_ThrowsInvalidOperation()
     {
         var ex = Assert.Throws<InvalidOperationException>(() => SlabPool.Shared.Dispose());

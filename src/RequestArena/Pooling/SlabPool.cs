@@ -58,11 +58,11 @@ public sealed class SlabPool : IDisposable
 
         if (options.TrimInterval != Timeout.InfiniteTimeSpan)
         {
-            // The timer holds the pool weakly so an undisposed pool can still be collected.
-            var weak = new WeakReference<SlabPool>(this);
+            // The timer holds the pool weakly so an undisposed pool can still be collected; it then stops itself.
+            var state = new TrimTimerState(new WeakReference<SlabPool>(this));
             using (ExecutionContext.SuppressFlow())
             {
-                _trimTimer = new Timer(static state => OnTrimTick((WeakReference<SlabPool>)state!), weak, options.TrimInterval, options.TrimInterval);
+                _trimTimer = state.Timer = new Timer(static s => OnTrimTick((TrimTimerState)s!), state, options.TrimInterval, options.TrimInterval);
             }
         }
     }
@@ -338,11 +338,22 @@ public sealed class SlabPool : IDisposable
         TrimCore(toFree);
     }
 
-    private static void OnTrimTick(WeakReference<SlabPool> weak)
+    private static void OnTrimTick(TrimTimerState state)
     {
-        if (weak.TryGetTarget(out SlabPool? pool))
+        if (state.Pool.TryGetTarget(out SlabPool? pool))
         {
             pool.TrimTick();
         }
+        else
+        {
+            state.Timer?.Dispose();
+        }
+    }
+
+    private sealed class TrimTimerState(WeakReference<SlabPool> pool)
+    {
+        public WeakReference<SlabPool> Pool { get; } = pool;
+
+        public Timer? Timer { get; set; }
     }
 }
