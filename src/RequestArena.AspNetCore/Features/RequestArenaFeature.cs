@@ -1,0 +1,77 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.ObjectPool;
+
+namespace RequestArena.AspNetCore;
+
+// Set on HttpContext.Features for the time the request runs through the middleware. Pooled, so a request that never
+// touches its arena allocates nothing; the per-request allocator is created only on first use, and that is also when
+// the endpoint's metadata is read (which is what lets the middleware skip metadata lookups on the fast path).
+internal sealed class RequestArenaFeature : IRequestArenaFeature
+{
+    private static readonly Func<object, Task> s_release = static state =>
+    {
+        ((RequestArenaAllocator)state).Release();
+        return Task.CompletedTask;
+    };
+
+    private readonly RequestArenaRuntime _runtime;
+    private HttpContext? _context;
+    private RequestArenaAllocator? _allocator;
+
+    public RequestArenaFeature(RequestArenaRuntime runtime)
+    {
+        _runtime = runtime;
+    }
+
+    public IModuleAllocator Allocator => Volatile.Read(ref _allocator) ?? CreateAllocator();
+
+    // The allocator if the request asked for one, without creating it.
+    public RequestArenaAllocator? CurrentAllocator => Volatile.Read(ref _allocator);
+
+    public void Attach(HttpContext context) => _context = context;
+
+    public void Detach()
+    {
+        _context = null;
+        _allocator = null;
+    }
+
+    private RequestArenaAllocator CreateAllocator()
+    {
+        HttpContext context = _context
+            ?? throw new ObjectDisposedException(nameof(IRequestArenaFeature), "The request has left the request arena middleware; its arena is no longer available through this feature.");
+
+        Endpoint? endpoint = context.GetEndpoint();
+        EndpointMetadataCollection? metadata = endpoint?.Metadata;
+
+        // Disable wins over any limit, wherever each was declared (RequestTimeouts does the same).
+        if (metadata?.GetMetadata<DisableRequestArenaAttribute>() is not null)
+        {
+            throw new InvalidOperationException(
+                $"The request arena is disabled for endpoint '{endpoint!.DisplayName}' by DisableRequestArena() or [DisableRequestArena]; remove it to use the arena (IModuleAllocator, GetRequestArena()) there.");
+        }
+
+        long maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? _runtime.MaxBytesPerRequest;
+        var allocator = new RequestArenaAllocator(_runtime, endpoint, maxBytes);
+        if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
+        {
+            return winner;
+        }
+
+        // Release after the response has been sent, so arena memory may back the response body. Registered only now
+        // that the arena is used: a request that never touches it registers nothing.
+        context.Response.OnCompleted(s_release, allocator);
+        return allocator;
+    }
+
+    internal sealed class Policy(RequestArenaRuntime runtime) : PooledObjectPolicy<RequestArenaFeature>
+    {
+        public override RequestArenaFeature Create() => new(runtime);
+
+        public override bool Return(RequestArenaFeature obj)
+        {
+            obj.Detach();
+            return true;
+        }
+    }
+}

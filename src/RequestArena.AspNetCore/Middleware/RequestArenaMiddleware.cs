@@ -1,0 +1,139 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.ObjectPool;
+
+namespace RequestArena.AspNetCore;
+
+// Gives every request a lazily created arena. The fast path (a request that never touches its arena and completes
+// synchronously) takes a pooled feature, sets it, calls next and puts the feature back: no allocation, no arena, no
+// metadata lookup. Everything else (awaiting, exceptions, the limit response) lives in AwaitAsync.
+//
+// Release: after the response has been sent (an OnCompleted callback registered when the arena is first used), or
+// here when the endpoint throws, because not every server runs OnCompleted callbacks when the pipeline fails.
+internal sealed class RequestArenaMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly RequestArenaRuntime _runtime;
+    private readonly ObjectPool<RequestArenaFeature> _features;
+
+    // Until a request arrives with its endpoint already selected, each request checks whether routing ran after this
+    // middleware; one read of this field is all the check costs once it is settled.
+    private volatile bool _routingOrderKnown;
+
+    public RequestArenaMiddleware(RequestDelegate next, RequestArenaRuntime runtime, bool routingRegisteredBefore)
+    {
+        _next = next;
+        _runtime = runtime;
+        _features = new DefaultObjectPool<RequestArenaFeature>(new RequestArenaFeature.Policy(runtime), Environment.ProcessorCount * 16);
+        _routingOrderKnown = routingRegisteredBefore;
+    }
+
+    public Task Invoke(HttpContext context)
+    {
+        bool checkRouting = !_routingOrderKnown && NoEndpointYet(context);
+
+        RequestArenaFeature feature = _features.Get();
+        feature.Attach(context);
+        context.Features.Set<IRequestArenaFeature>(feature);
+
+        Task task;
+        try
+        {
+            task = _next(context);
+        }
+        catch (Exception ex)
+        {
+            task = Task.FromException(ex);
+        }
+
+        if (task.IsCompletedSuccessfully && !checkRouting)
+        {
+            Leave(context, feature);
+            return task;
+        }
+
+        return AwaitAsync(context, feature, task, checkRouting);
+    }
+
+    private async Task AwaitAsync(HttpContext context, RequestArenaFeature feature, Task task, bool checkRouting)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception ex)
+        {
+            RequestArenaAllocator? allocator = feature.CurrentAllocator;
+            Leave(context, feature);
+            if (checkRouting)
+            {
+                CheckRoutingOrder(context);
+            }
+
+            if (ex is not ArenaLimitExceededException limit)
+            {
+                allocator?.Release();
+                throw;
+            }
+
+            // Count once whether the request's own arena refused the allocation or another arena did.
+            if (allocator is null || allocator.IsReleased)
+            {
+                _runtime.Metrics.LimitExceeded(context.GetEndpoint());
+            }
+            else
+            {
+                allocator.MarkLimitExceeded();
+            }
+
+            allocator?.Release();
+
+            string endpointName = context.GetEndpoint()?.DisplayName ?? context.Request.Path.Value ?? "/";
+            if (context.Response.HasStarted)
+            {
+                RequestArenaLog.LimitExceededResponseStarted(_runtime.Logger, endpointName, limit.Requested, limit.Limit, limit.Allocated);
+                throw;
+            }
+
+            int status = _runtime.LimitExceededStatusCode;
+            RequestArenaLog.LimitExceeded(_runtime.Logger, endpointName, limit.Requested, limit.Limit, limit.Allocated, status);
+            await LimitExceededResponse.WriteAsync(context, status, limit);
+            return;
+        }
+
+        Leave(context, feature);
+        if (checkRouting)
+        {
+            CheckRoutingOrder(context);
+        }
+    }
+
+    // The feature leaves the request with the middleware: code that runs outside UseRequestArena (outer middleware,
+    // a captured context) must not reach an arena, and the pooled feature may serve another request next.
+    // The allocator lives on until its release.
+    private void Leave(HttpContext context, RequestArenaFeature feature)
+    {
+        context.Features.Set<IRequestArenaFeature>(null);
+        _features.Return(feature);
+    }
+
+    private bool NoEndpointYet(HttpContext context)
+    {
+        if (context.GetEndpoint() is not null)
+        {
+            _routingOrderKnown = true;
+            return false;
+        }
+
+        return true;
+    }
+
+    private void CheckRoutingOrder(HttpContext context)
+    {
+        // No endpoint on the way in, one on the way out: routing ran inside this middleware.
+        if (context.GetEndpoint() is not null && !_routingOrderKnown)
+        {
+            _routingOrderKnown = true;
+            RequestArenaLog.MiddlewareBeforeRouting(_runtime.Logger);
+        }
+    }
+}
