@@ -33,12 +33,8 @@ public static class DemoApp
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestArena(options => options.MaxBytesPerRequest = demo.ArenaMaxBytesPerRequest);
         builder.Services.AddSingleton<DemoCounters>();
-        builder.Services.AddSingleton<RequestBytesHistogram>();
 
         WebApplication app = builder.Build();
-
-        // Start listening for the arena's measurements before the first request.
-        app.Services.GetRequiredService<RequestBytesHistogram>();
 
         app.UseWhen(context => !context.Request.Path.StartsWithSegments(BarePrefix), branch => branch.UseRequestArena());
         MapEndpoints(app);

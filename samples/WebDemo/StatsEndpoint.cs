@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Net.Http.Headers;
+using Microsoft.Extensions.Options;
 using RequestArena;
+using RequestArena.AspNetCore;
 
 namespace WebDemo;
 
@@ -43,45 +45,65 @@ internal static class StatsEndpoint
         json.WriteNumber("gcPauseMilliseconds", GC.GetTotalPauseDuration().TotalMilliseconds);
         json.WriteBoolean("serverGC", System.Runtime.GCSettings.IsServerGC);
 
-        SlabPool pool = ArenaPoolLocator.Pool(services);
-        SlabPoolStatistics stats = pool.GetStatistics();
+        RequestArenaStatisticsSnapshot arena = services.GetRequiredService<RequestArenaStatistics>().GetSnapshot();
+        SlabPoolStatistics pool = arena.Pool;
         json.WriteStartObject("pool");
-        json.WriteNumber("slabSize", pool.SlabSize);
-        json.WriteNumber("slabsRented", stats.SlabsRented);
-        json.WriteNumber("slabsReturned", stats.SlabsReturned);
-        json.WriteNumber("slabsInUse", stats.SlabsInUse);
-        json.WriteNumber("pooledSlabs", stats.PooledSlabs);
-        json.WriteNumber("pooledBytes", stats.PooledBytes);
-        json.WriteNumber("maxRetainedBytes", stats.MaxRetainedBytes);
-        json.WriteNumber("providerAllocatedBytes", stats.ProviderAllocatedBytes);
-        json.WriteNumber("providerFreedBytes", stats.ProviderFreedBytes);
-        json.WriteNumber("slabsTrimmed", stats.SlabsTrimmed);
-        json.WriteNumber("slabsDropped", stats.SlabsDropped);
-        json.WriteNumber("oversizeRented", stats.OversizeRented);
-        json.WriteNumber("oversizeInUse", stats.OversizeInUse);
+        json.WriteNumber("slabSize", services.GetRequiredService<IOptions<RequestArenaOptions>>().Value.SlabSize);
+        json.WriteNumber("slabsRented", pool.SlabsRented);
+        json.WriteNumber("slabsReturned", pool.SlabsReturned);
+        json.WriteNumber("slabsInUse", pool.SlabsInUse);
+        json.WriteNumber("pooledSlabs", pool.PooledSlabs);
+        json.WriteNumber("pooledBytes", pool.PooledBytes);
+        json.WriteNumber("maxRetainedBytes", pool.MaxRetainedBytes);
+        json.WriteNumber("providerAllocatedBytes", pool.ProviderAllocatedBytes);
+        json.WriteNumber("providerFreedBytes", pool.ProviderFreedBytes);
+        json.WriteNumber("slabsTrimmed", pool.SlabsTrimmed);
+        json.WriteNumber("slabsDropped", pool.SlabsDropped);
+        json.WriteNumber("oversizeRented", pool.OversizeRented);
+        json.WriteNumber("oversizeInUse", pool.OversizeInUse);
         json.WriteEndObject();
 
-        HistogramSummary histogram = services.GetRequiredService<RequestBytesHistogram>().Snapshot();
+        // The middleware's own per-request summary: one entry per request that used its arena.
         json.WriteStartObject("requests");
-        json.WriteNumber("count", histogram.Count);
-        json.WriteNumber("totalBytes", histogram.TotalBytes);
-        json.WriteNumber("minBytes", histogram.MinBytes);
-        json.WriteNumber("maxBytes", histogram.MaxBytes);
-        json.WriteNumber("meanBytes", Math.Round(histogram.MeanBytes, 1));
-        json.WriteNumber("p50Bytes", histogram.Quantile(0.50));
-        json.WriteNumber("p90Bytes", histogram.Quantile(0.90));
-        json.WriteNumber("p99Bytes", histogram.Quantile(0.99));
-        json.WriteStartArray("buckets");
-        for (int i = 0; i < histogram.Buckets.Length; i++)
+        json.WriteNumber("count", arena.Requests);
+        json.WriteNumber("totalBytes", arena.TotalBytes);
+        json.WriteNumber("minBytes", arena.MinBytes);
+        json.WriteNumber("maxBytes", arena.MaxBytes);
+        json.WriteNumber("meanBytes", Math.Round(arena.MeanBytes, 1));
+        json.WriteNumber("p50Bytes", arena.P50Bytes);
+        json.WriteNumber("p90Bytes", arena.P90Bytes);
+        json.WriteNumber("p99Bytes", arena.P99Bytes);
+        json.WriteNumber("limitExceeded", arena.LimitExceeded);
+        json.WriteNumber("slabsRented", arena.SlabsRented);
+
+        // From the first to the last non-empty bucket, empty ones in between included, so a chart needs no layout.
+        IReadOnlyList<RequestArenaHistogramBucket> buckets = arena.Buckets;
+        int first = 0, last = buckets.Count - 1;
+        while (first < buckets.Count && buckets[first].Count == 0)
         {
-            if (histogram.Buckets[i] == 0)
+            first++;
+        }
+
+        while (last >= first && buckets[last].Count == 0)
+        {
+            last--;
+        }
+
+        json.WriteStartArray("buckets");
+        for (int i = first; i <= last; i++)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("lowerBytes", Math.Max(0, buckets[i].LowerBound + 1));
+            if (buckets[i].UpperBound == long.MaxValue)
             {
-                continue;
+                json.WriteNull("upperBytes");
+            }
+            else
+            {
+                json.WriteNumber("upperBytes", buckets[i].UpperBound);
             }
 
-            json.WriteStartObject();
-            json.WriteNumber("upperBytes", HistogramSummary.BucketUpperBound(i));
-            json.WriteNumber("count", histogram.Buckets[i]);
+            json.WriteNumber("count", buckets[i].Count);
             json.WriteEndObject();
         }
 

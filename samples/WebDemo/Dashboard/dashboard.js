@@ -41,7 +41,7 @@ function emptyMessage(svg, text) {
   svg.appendChild(el('text', { class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle' }, text));
 }
 
-// Bars for the power-of-two buckets, from the smallest to the largest bucket seen (empty ones in between too).
+// One bar per bucket the server sent (it sends the first to the last non-empty one).
 function drawHistogram(svg, requests) {
   clear(svg);
   const buckets = requests.buckets || [];
@@ -51,25 +51,22 @@ function drawHistogram(svg, requests) {
     emptyMessage(svg, 'no arena requests yet');
     return;
   }
-  const byUpper = new Map(buckets.map(b => [b.upperBytes, b.count]));
-  const uppers = [];
-  for (let u = buckets[0].upperBytes; u <= buckets[buckets.length - 1].upperBytes; u *= 2) uppers.push(u);
   const maxCount = Math.max(...buckets.map(b => b.count));
   axes(svg, maxCount, v => formatNumber(Math.round(v)));
   const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
-  const slot = plotW / uppers.length, barW = Math.max(2, slot * 0.8);
-  uppers.forEach((upper, i) => {
-    const count = byUpper.get(upper) || 0;
-    const h = maxCount === 0 ? 0 : (plotH * count) / maxCount;
+  const slot = plotW / buckets.length, barW = Math.max(2, slot * 0.8);
+  const label = b => b.upperBytes === null ? '>' + formatBytes(b.lowerBytes - 1) : '≤' + formatBytes(b.upperBytes);
+  buckets.forEach((b, i) => {
+    const h = maxCount === 0 ? 0 : (plotH * b.count) / maxCount;
     const x = PAD.left + i * slot + (slot - barW) / 2;
-    const bar = el('rect', { class: 'bar', x: x.toFixed(1), y: (PAD.top + plotH - h).toFixed(1), width: barW.toFixed(1), height: h.toFixed(1), 'data-upper': upper, 'data-count': count });
-    bar.appendChild(el('title', {}, `≤ ${formatBytes(upper)}: ${count} requests`));
+    const bar = el('rect', { class: 'bar', x: x.toFixed(1), y: (PAD.top + plotH - h).toFixed(1), width: barW.toFixed(1), height: h.toFixed(1), 'data-upper': b.upperBytes === null ? 'inf' : b.upperBytes, 'data-count': b.count });
+    bar.appendChild(el('title', {}, `${label(b)}: ${b.count} requests`));
     svg.appendChild(bar);
-    if (uppers.length <= 12 || i % Math.ceil(uppers.length / 12) === 0) {
-      svg.appendChild(el('text', { x: (x + barW / 2).toFixed(1), y: H - PAD.bottom + 14, 'text-anchor': 'middle' }, '≤' + formatBytes(upper)));
+    if (buckets.length <= 12 || i % Math.ceil(buckets.length / 12) === 0) {
+      svg.appendChild(el('text', { x: (x + barW / 2).toFixed(1), y: H - PAD.bottom + 14, 'text-anchor': 'middle' }, label(b)));
     }
   });
-  svg.dataset.bars = uppers.length;
+  svg.dataset.bars = buckets.length;
   svg.appendChild(el('text', { x: PAD.left, y: 14 }, `${formatNumber(requests.count)} requests · mean ${formatBytes(requests.meanBytes)} · p50 ${formatBytes(requests.p50Bytes)} · p99 ${formatBytes(requests.p99Bytes)}`));
 }
 

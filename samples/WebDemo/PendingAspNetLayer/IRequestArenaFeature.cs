@@ -1,7 +1,0 @@
-// Stand-in for branch `aspnet`; delete when merging it.
-namespace RequestArena.AspNetCore;
-
-public interface IRequestArenaFeature
-{
-    IModuleAllocator Allocator { get; }
-}
