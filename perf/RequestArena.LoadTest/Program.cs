@@ -54,7 +54,7 @@ foreach (string name in options.Scenarios)
                 RunFigures figures = RunFigures.From(scenario.Name, connections, mode, round, result, before, after);
                 runs.Add(figures);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {scenario.Name,-15} c{connections,-4} {Scenario.ModeLabel(scenario, mode),-14} round {round}: {figures.RequestsPerSecond,9:N0} req/s  p99 {figures.P99Ms,7:F2} ms  gen0/10k {figures.Gen0Per10k,6:F2}  alloc {figures.AllocatedBytesPerRequest,9:N0} B/req  errors {figures.Errors}"));
+                    $"  {scenario.Name,-15} c{connections,-4} {Scenario.ModeLabel(scenario, mode),-14} round {round}: {figures.RequestsPerSecond,9:N0} req/s  p99 {figures.P99Ms,7:F2} ms  gen0/10k {figures.Gen0Per10k,6:F2}  alloc {figures.AllocatedBytesPerRequest,9:N0} B/req  cpu {figures.ServerCpuUsPerRequest,6:F1} µs/req  errors {figures.Errors}"));
             }
         }
     }

@@ -13,16 +13,16 @@ internal static class Report
     {
         var md = new StringBuilder();
         md.AppendLine(conditions).AppendLine();
-        md.AppendLine("| scenario | conn | mode | req/s (min–max) | p50 ms | p90 ms | p99 ms | max ms | gen0/10k | gen1/10k | gen2/10k | alloc B/req | arena B/req | WS MiB | errors |");
-        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine("| scenario | conn | mode | req/s (min–max) | p50 ms | p90 ms | p99 ms | max ms | gen0/10k | gen1/10k | gen2/10k | alloc B/req | arena B/req | WS MiB | server CPU µs/req | errors |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (ModeSummary s in summaries)
         {
-            md.AppendLine(Inv, $"| {s.Scenario} | {s.Connections} | {Label(s)} | {s.RequestsPerSecond.Median:N0} ({s.RequestsPerSecond.Min:N0}–{s.RequestsPerSecond.Max:N0}) | {s.P50Ms.Median:F2} | {s.P90Ms.Median:F2} | {s.P99Ms.Median:F2} | {s.MaxMs.Median:F1} | {s.Gen0Per10k.Median:F2} | {s.Gen1Per10k.Median:F2} | {s.Gen2Per10k.Median:F2} | {s.AllocatedBytesPerRequest.Median:N0} | {s.ArenaBytesPerRequest.Median:N0} | {s.WorkingSetMiB.Median:F0} | {s.Errors} |");
+            md.AppendLine(Inv, $"| {s.Scenario} | {s.Connections} | {Label(s)} | {s.RequestsPerSecond.Median:N0} ({s.RequestsPerSecond.Min:N0}–{s.RequestsPerSecond.Max:N0}) | {s.P50Ms.Median:F2} | {s.P90Ms.Median:F2} | {s.P99Ms.Median:F2} | {s.MaxMs.Median:F1} | {s.Gen0Per10k.Median:F2} | {s.Gen1Per10k.Median:F2} | {s.Gen2Per10k.Median:F2} | {s.AllocatedBytesPerRequest.Median:N0} | {s.ArenaBytesPerRequest.Median:N0} | {s.WorkingSetMiB.Median:F0} | {s.ServerCpuUsPerRequest.Median:F1} | {s.Errors} |");
         }
 
         md.AppendLine().AppendLine("Ratios (medians): arena/new and arena/pool; for hello, middleware/no middleware.").AppendLine();
-        md.AppendLine("| scenario | conn | versus | req/s | p99 | gen0/10k | alloc B/req |");
-        md.AppendLine("|---|---:|---|---:|---:|---:|---:|");
+        md.AppendLine("| scenario | conn | versus | req/s | p99 | gen0/10k | alloc B/req | server CPU/req |");
+        md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|");
         foreach (var group in summaries.GroupBy(s => (s.Scenario, s.Connections)))
         {
             var by = group.ToDictionary(s => s.Mode);
@@ -30,7 +30,7 @@ internal static class Report
             {
                 if (by.TryGetValue(a, out var x) && by.TryGetValue(b, out var y))
                 {
-                    md.AppendLine(Inv, $"| {group.Key.Scenario} | {group.Key.Connections} | {Label(x)}/{Label(y)} | {R(x.RequestsPerSecond, y.RequestsPerSecond)} | {R(x.P99Ms, y.P99Ms)} | {R(x.Gen0Per10k, y.Gen0Per10k)} | {R(x.AllocatedBytesPerRequest, y.AllocatedBytesPerRequest)} |");
+                    md.AppendLine(Inv, $"| {group.Key.Scenario} | {group.Key.Connections} | {Label(x)}/{Label(y)} | {R(x.RequestsPerSecond, y.RequestsPerSecond)} | {R(x.P99Ms, y.P99Ms)} | {R(x.Gen0Per10k, y.Gen0Per10k)} | {R(x.AllocatedBytesPerRequest, y.AllocatedBytesPerRequest)} | {R(x.ServerCpuUsPerRequest, y.ServerCpuUsPerRequest)} |");
                 }
             }
         }

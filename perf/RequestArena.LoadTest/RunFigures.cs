@@ -6,7 +6,7 @@ internal sealed record RunFigures(
     long Requests, long Errors, double RequestsPerSecond,
     double P50Ms, double P90Ms, double P99Ms, double MaxMs,
     double Gen0Per10k, double Gen1Per10k, double Gen2Per10k,
-    double AllocatedBytesPerRequest, double ArenaBytesPerRequest, double WorkingSetMiB)
+    double AllocatedBytesPerRequest, double ArenaBytesPerRequest, double WorkingSetMiB, double ServerCpuUsPerRequest)
 {
     public static RunFigures From(string scenario, int connections, string mode, int round, DriverResult run, StatsSample before, StatsSample after)
     {
@@ -19,6 +19,7 @@ internal sealed record RunFigures(
             (after.Gen2 - before.Gen2) * 10_000 / n,
             (after.TotalAllocatedBytes - before.TotalAllocatedBytes) / n,
             (after.ArenaBytes - before.ArenaBytes) / n,
-            after.WorkingSetBytes / (1024.0 * 1024));
+            after.WorkingSetBytes / (1024.0 * 1024),
+            (after.ServerCpu - before.ServerCpu).TotalMicroseconds / n);
     }
 }

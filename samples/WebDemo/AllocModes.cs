@@ -14,20 +14,36 @@ internal static class AllocModes
     // Absent means arena: the demo exists to show it. Matching is exact and lower-case so every mode has one spelling.
     public static bool TryParse(string? value, out AllocMode mode)
     {
-        switch (value)
+        if (value is null)
         {
-            case null or "arena":
-                mode = AllocMode.Arena;
-                return true;
-            case "pool":
-                mode = AllocMode.Pool;
-                return true;
-            case "new":
-                mode = AllocMode.New;
-                return true;
-            default:
-                mode = default;
-                return false;
+            mode = AllocMode.Arena;
+            return true;
         }
+
+        return TryParse(value.AsSpan(), out mode);
+    }
+
+    public static bool TryParse(ReadOnlySpan<char> value, out AllocMode mode)
+    {
+        if (value.SequenceEqual("arena"))
+        {
+            mode = AllocMode.Arena;
+            return true;
+        }
+
+        if (value.SequenceEqual("pool"))
+        {
+            mode = AllocMode.Pool;
+            return true;
+        }
+
+        if (value.SequenceEqual("new"))
+        {
+            mode = AllocMode.New;
+            return true;
+        }
+
+        mode = default;
+        return false;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using RequestArena.AspNetCore;
 
 namespace WebDemo;
@@ -48,8 +49,12 @@ public static class DemoApp
             context.Response.Redirect("/arena");
             return Task.CompletedTask;
         });
-        app.MapGet("/api/report", ReportEndpoint.HandleAsync);
-        app.MapPost("/api/transform", TransformEndpoint.HandleAsync);
+        // Singletons captured here rather than resolved per request: resolving from RequestServices creates the
+        // request's DI scope, an allocation per request that every mode would pay.
+        DemoCounters counters = app.Services.GetRequiredService<DemoCounters>();
+        long transformLimit = app.Services.GetRequiredService<IOptions<DemoOptions>>().Value.TransformMaxBodyBytes;
+        app.MapGet("/api/report", context => ReportEndpoint.HandleAsync(context, counters));
+        app.MapPost("/api/transform", context => TransformEndpoint.HandleAsync(context, counters, transformLimit));
         app.MapGet("/api/hello", HelloEndpoint.HandleAsync);
         app.MapGet(BarePrefix + "/hello", HelloEndpoint.HandleAsync);
         app.MapGet("/arena/stats", StatsEndpoint.HandleAsync);

@@ -14,25 +14,52 @@ internal static class ReportEndpoint
     [ThreadStatic]
     private static ScratchBuffers? t_scratch;
 
-    public static Task HandleAsync(HttpContext context)
+    public static Task HandleAsync(HttpContext context, DemoCounters counters)
     {
-        IQueryCollection query = context.Request.Query;
-        string? itemsText = query["items"];
+        string? query = context.Request.QueryString.Value;
+        if (QueryValues.NeedsStandardParser(query))
+        {
+            return HandleParsedAsync(context, counters, QueryValues.Get(context.Request, "items"), QueryValues.Get(context.Request, "alloc"));
+        }
+
+        // The common case parses spans of the raw query: no strings, no collection.
+        bool hasItems = QueryValues.TryGet(query, "items", out ReadOnlySpan<char> itemsText);
+        bool hasAlloc = QueryValues.TryGet(query, "alloc", out ReadOnlySpan<char> allocText);
         int items = ReportBuilder.DefaultItems;
-        if (itemsText is not null
-            && (!int.TryParse(itemsText, NumberStyles.None, CultureInfo.InvariantCulture, out items)
-                || items < ReportBuilder.MinItems || items > ReportBuilder.MaxItems))
+        if ((hasItems && !TryParseItems(itemsText, out items)) || (hasAlloc && !AllocModes.TryParse(allocText, out _)))
+        {
+            return HandleParsedAsync(context, counters, hasItems ? itemsText.ToString() : null, hasAlloc ? allocText.ToString() : null);
+        }
+
+        AllocModes.TryParse(hasAlloc ? allocText : "arena", out AllocMode mode);
+        return WriteReportAsync(context, counters, items, mode);
+    }
+
+    // Validation with messages; also the path for queries with escapes.
+    private static Task HandleParsedAsync(HttpContext context, DemoCounters counters, string? itemsText, string? allocText)
+    {
+        int items = ReportBuilder.DefaultItems;
+        if (itemsText is not null && !TryParseItems(itemsText, out items))
         {
             return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid 'items'",
                 $"'items' must be an integer from {ReportBuilder.MinItems} to {ReportBuilder.MaxItems}; it was '{itemsText}'.");
         }
 
-        if (!AllocModes.TryParse(query["alloc"], out AllocMode mode))
+        if (!AllocModes.TryParse(allocText, out AllocMode mode))
         {
             return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid 'alloc'",
-                $"'alloc' must be one of arena, pool, new; it was '{(string?)query["alloc"]}'.");
+                $"'alloc' must be one of arena, pool, new; it was '{allocText}'.");
         }
 
+        return WriteReportAsync(context, counters, items, mode);
+    }
+
+    private static bool TryParseItems(ReadOnlySpan<char> text, out int items) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out items)
+        && items >= ReportBuilder.MinItems && items <= ReportBuilder.MaxItems;
+
+    private static Task WriteReportAsync(HttpContext context, DemoCounters counters, int items, AllocMode mode)
+    {
         IModuleAllocator? arena = mode == AllocMode.Arena ? context.GetRequestArena() : null;
         ScratchBuffers scratch = t_scratch ?? new ScratchBuffers();
         SegmentedBufferWriter output = t_output ?? new SegmentedBufferWriter();
@@ -56,7 +83,7 @@ internal static class ReportEndpoint
         }
         finally
         {
-            context.RequestServices.GetRequiredService<DemoCounters>().Record(mode, scratch.BytesRequested);
+            counters.Record(mode, scratch.BytesRequested);
             output.Clear();
             scratch.End();
             t_output = output;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RequestArena;
 
@@ -16,16 +15,16 @@ internal static class TransformEndpoint
     public const int SuffixLength = 1 + SHA256.HashSizeInBytes * 2;
     private const int UnknownLengthStart = 4096;
 
-    public static async Task HandleAsync(HttpContext context)
+    public static async Task HandleAsync(HttpContext context, DemoCounters counters, long limit)
     {
-        if (!AllocModes.TryParse(context.Request.Query["alloc"], out AllocMode mode))
+        string? alloc = QueryValues.Get(context.Request, "alloc");
+        if (!AllocModes.TryParse(alloc, out AllocMode mode))
         {
             await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid 'alloc'",
-                $"'alloc' must be one of arena, pool, new; it was '{(string?)context.Request.Query["alloc"]}'.");
+                $"'alloc' must be one of arena, pool, new; it was '{alloc}'.");
             return;
         }
 
-        long limit = context.RequestServices.GetRequiredService<IOptions<DemoOptions>>().Value.TransformMaxBodyBytes;
         long? declared = context.Request.ContentLength;
         if (declared > limit)
         {
@@ -63,7 +62,7 @@ internal static class TransformEndpoint
         }
         finally
         {
-            context.RequestServices.GetRequiredService<DemoCounters>().Record(mode, scratch.BytesRequested);
+            counters.Record(mode, scratch.BytesRequested);
             scratch.End();
         }
     }

@@ -68,6 +68,18 @@ public sealed class ReportTests(DemoFactory factory) : IClassFixture<DemoFactory
     }
 
     [Theory]
+    [InlineData("items=1%30&alloc=pool", 10)]
+    [InlineData("alloc=new&items=7", 7)]
+    [InlineData("x=1&items=3&items=9", 3)]
+    [InlineData("alloc=arena", 100)]
+    public async Task Report_QueryForms_ReadLikeTheStandardParser(string query, int expected)
+    {
+        using JsonDocument doc = JsonDocument.Parse(await _client.GetByteArrayAsync($"/api/report?{query}"));
+
+        Assert.Equal(expected, doc.RootElement.GetProperty("items").GetArrayLength());
+    }
+
+    [Theory]
     [InlineData("0")]
     [InlineData("10001")]
     [InlineData("-1")]
@@ -83,6 +95,7 @@ public sealed class ReportTests(DemoFactory factory) : IClassFixture<DemoFactory
 
     [Theory]
     [InlineData("ARENA")]
+    [InlineData("are%6Ea%20")]
     [InlineData("heap")]
     [InlineData("")]
     public async Task Report_BadAlloc_Returns400(string alloc)
