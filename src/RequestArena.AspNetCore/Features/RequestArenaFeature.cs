@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 
@@ -14,34 +15,40 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         return Task.CompletedTask;
     };
 
-    private readonly RequestArenaRuntime _runtime;
+    private RequestArenaRuntime? _runtime;
     private HttpContext? _context;
     private RequestArenaAllocator? _allocator;
-
-    public RequestArenaFeature(RequestArenaRuntime runtime)
-    {
-        _runtime = runtime;
-    }
 
     public IModuleAllocator Allocator => Volatile.Read(ref _allocator) ?? CreateAllocator();
 
     // The allocator if the request asked for one, without creating it.
     public RequestArenaAllocator? CurrentAllocator => Volatile.Read(ref _allocator);
 
-    public void Attach(HttpContext context) => _context = context;
+    // The runtime comes with each request rather than with the object, so one cached feature serves any application
+    // in the process (tests run many).
+    public void Attach(HttpContext context, RequestArenaRuntime runtime)
+    {
+        _context = context;
+        _runtime = runtime;
+    }
 
     public void Detach()
     {
         _context = null;
+        _runtime = null;
         _allocator = null;
     }
 
     private RequestArenaAllocator CreateAllocator()
     {
-        HttpContext context = _context
-            ?? throw new ObjectDisposedException(nameof(IRequestArenaFeature), "The request has left the request arena middleware; its arena is no longer available through this feature.");
+        HttpContext? context = _context;
+        RequestArenaRuntime? runtime = _runtime;
+        if (context is null || runtime is null)
+        {
+            ThrowLeft();
+        }
 
-        Endpoint? endpoint = context.GetEndpoint();
+        Endpoint? endpoint  = context.GetEndpoint();
         EndpointMetadataCollection? metadata = endpoint?.Metadata;
 
         // Disable wins over any limit, wherever each was declared (RequestTimeouts does the same).
@@ -51,8 +58,8 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
                 $"The request arena is disabled for endpoint '{endpoint!.DisplayName}' by DisableRequestArena() or [DisableRequestArena]; remove it to use the arena (IModuleAllocator, GetRequestArena()) there.");
         }
 
-        long maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? _runtime.MaxBytesPerRequest;
-        var allocator = new RequestArenaAllocator(_runtime, endpoint, maxBytes);
+        long maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? runtime.MaxBytesPerRequest;
+        var allocator = new RequestArenaAllocator(runtime, endpoint, maxBytes);
         if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
         {
             return winner;
@@ -64,9 +71,13 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         return allocator;
     }
 
-    internal sealed class Policy(RequestArenaRuntime runtime) : PooledObjectPolicy<RequestArenaFeature>
+    [DoesNotReturn]
+    private static void ThrowLeft() =>
+        throw new ObjectDisposedException(nameof(IRequestArenaFeature), "The request has left the request arena middleware; its arena is no longer available through this feature.");
+
+    internal sealed class Policy : PooledObjectPolicy<RequestArenaFeature>
     {
-        public override RequestArenaFeature Create() => new(runtime);
+        public override RequestArenaFeature Create() => new();
 
         public override bool Return(RequestArenaFeature obj)
         {

@@ -11,9 +11,18 @@ namespace RequestArena.AspNetCore;
 // here when the endpoint throws, because not every server runs OnCompleted callbacks when the pipeline fails.
 internal sealed class RequestArenaMiddleware
 {
+    // Shared by every middleware instance in the process: features carry no application state between requests.
+    private static readonly ObjectPool<RequestArenaFeature> s_features =
+        new DefaultObjectPool<RequestArenaFeature>(new RequestArenaFeature.Policy(), Environment.ProcessorCount * 16);
+
+    // One feature per thread in front of the pool: taking and returning it costs two plain TLS accesses instead of the
+    // pool's two interlocked operations, which were a third of the fast path. A request that completes on another
+    // thread simply fills that thread's slot or goes back to the pool.
+    [ThreadStatic]
+    private static RequestArenaFeature? t_feature;
+
     private readonly RequestDelegate _next;
     private readonly RequestArenaRuntime _runtime;
-    private readonly ObjectPool<RequestArenaFeature> _features;
 
     // Until a request arrives with its endpoint already selected, each request checks whether routing ran after this
     // middleware; one read of this field is all the check costs once it is settled.
@@ -23,7 +32,6 @@ internal sealed class RequestArenaMiddleware
     {
         _next = next;
         _runtime = runtime;
-        _features = new DefaultObjectPool<RequestArenaFeature>(new RequestArenaFeature.Policy(runtime), Environment.ProcessorCount * 16);
         _routingOrderKnown = routingRegisteredBefore;
     }
 
@@ -31,8 +39,17 @@ internal sealed class RequestArenaMiddleware
     {
         bool checkRouting = !_routingOrderKnown && NoEndpointYet(context);
 
-        RequestArenaFeature feature = _features.Get();
-        feature.Attach(context);
+        RequestArenaFeature? feature = t_feature;
+        if (feature is not null)
+        {
+            t_feature = null;
+        }
+        else
+        {
+            feature = s_features.Get();
+        }
+
+        feature.Attach(context, _runtime);
         context.Features.Set<IRequestArenaFeature>(feature);
 
         Task task;
@@ -110,10 +127,18 @@ internal sealed class RequestArenaMiddleware
     // The feature leaves the request with the middleware: code that runs outside UseRequestArena (outer middleware,
     // a captured context) must not reach an arena, and the pooled feature may serve another request next.
     // The allocator lives on until its release.
-    private void Leave(HttpContext context, RequestArenaFeature feature)
+    private static void Leave(HttpContext context, RequestArenaFeature feature)
     {
         context.Features.Set<IRequestArenaFeature>(null);
-        _features.Return(feature);
+        feature.Detach();
+        if (t_feature is null)
+        {
+            t_feature = feature;
+        }
+        else
+        {
+            s_features.Return(feature);
+        }
     }
 
     private bool NoEndpointYet(HttpContext context)
