@@ -39,6 +39,23 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         _allocator = null;
     }
 
+    // A pipeline re-executed for a request whose endpoint failed (UseExceptionHandler, status-code pages) takes the
+    // request's suspended allocator up again: one allocator per request, the one scoped services already captured.
+    public void ResumeSuspended(RequestArenaAllocator suspended)
+    {
+        HttpContext context = _context!;
+        Endpoint? endpoint = context.GetEndpoint();
+        if (!IsEnabled(endpoint, out long maxBytes, _runtime!))
+        {
+            return;
+        }
+
+        if (suspended.TryResume(endpoint, maxBytes))
+        {
+            _allocator = suspended;
+        }
+    }
+
     private RequestArenaAllocator CreateAllocator()
     {
         HttpContext? context = _context;
@@ -48,17 +65,13 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
             ThrowLeft();
         }
 
-        Endpoint? endpoint  = context.GetEndpoint();
-        EndpointMetadataCollection? metadata = endpoint?.Metadata;
-
-        // Disable wins over any limit, wherever each was declared (RequestTimeouts does the same).
-        if (metadata?.GetMetadata<DisableRequestArenaAttribute>() is not null)
+        Endpoint? endpoint = context.GetEndpoint();
+        if (!IsEnabled(endpoint, out long maxBytes, runtime))
         {
             throw new InvalidOperationException(
                 $"The request arena is disabled for endpoint '{endpoint!.DisplayName}' by DisableRequestArena() or [DisableRequestArena]; remove it to use the arena (IModuleAllocator, GetRequestArena()) there.");
         }
 
-        long maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? runtime.MaxBytesPerRequest;
         var allocator = new RequestArenaAllocator(runtime, endpoint, maxBytes);
         if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
         {
@@ -69,6 +82,22 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         // that the arena is used: a request that never touches it registers nothing.
         context.Response.OnCompleted(s_release, allocator);
         return allocator;
+    }
+
+    // Read at first use rather than by the middleware, which is what keeps metadata lookups off the fast path.
+    private static bool IsEnabled(Endpoint? endpoint, out long maxBytes, RequestArenaRuntime runtime)
+    {
+        EndpointMetadataCollection? metadata = endpoint?.Metadata;
+
+        // Disable wins over any limit, wherever each was declared (RequestTimeouts does the same).
+        if (metadata?.GetMetadata<DisableRequestArenaAttribute>() is not null)
+        {
+            maxBytes = 0;
+            return false;
+        }
+
+        maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? runtime.MaxBytesPerRequest;
+        return true;
     }
 
     [DoesNotReturn]

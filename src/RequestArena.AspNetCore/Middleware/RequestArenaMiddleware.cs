@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 
@@ -51,6 +52,10 @@ internal sealed class RequestArenaMiddleware
 
         feature.Attach(context, _runtime);
         context.Features.Set<IRequestArenaFeature>(feature);
+        if (_runtime.AllocatorsSuspended)
+        {
+            ResumeSuspended(context, feature);
+        }
 
         Task task;
         try
@@ -86,14 +91,23 @@ internal sealed class RequestArenaMiddleware
                 CheckRoutingOrder(context);
             }
 
+            if (allocator is not null)
+            {
+                // Suspended below (memory released now rather than at OnCompleted, which not every server runs after
+                // a failure) and left findable, so a re-executed pipeline (UseExceptionHandler) resumes the allocator
+                // the request's scoped services have captured.
+                context.Features.Set(allocator);
+                _runtime.AllocatorsSuspended = true;
+            }
+
             if (ex is not ArenaLimitExceededException limit)
             {
-                allocator?.Release();
+                allocator?.Suspend();
                 throw;
             }
 
             // Count once whether the request's own arena refused the allocation or another arena did.
-            if (allocator is null || allocator.IsReleased)
+            if (allocator is null || !allocator.IsActive)
             {
                 _runtime.Metrics.LimitExceeded(context.GetEndpoint());
             }
@@ -102,7 +116,7 @@ internal sealed class RequestArenaMiddleware
                 allocator.MarkLimitExceeded();
             }
 
-            allocator?.Release();
+            allocator?.Suspend();
 
             string endpointName = context.GetEndpoint()?.DisplayName ?? context.Request.Path.Value ?? "/";
             if (context.Response.HasStarted)
@@ -138,6 +152,15 @@ internal sealed class RequestArenaMiddleware
         else
         {
             s_features.Return(feature);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ResumeSuspended(HttpContext context, RequestArenaFeature feature)
+    {
+        if (context.Features.Get<RequestArenaAllocator>() is { IsActive: false, IsReleased: false } suspended)
+        {
+            feature.ResumeSuspended(suspended);
         }
     }
 
