@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 
@@ -14,45 +15,64 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         return Task.CompletedTask;
     };
 
-    private readonly RequestArenaRuntime _runtime;
+    private RequestArenaRuntime? _runtime;
     private HttpContext? _context;
     private RequestArenaAllocator? _allocator;
-
-    public RequestArenaFeature(RequestArenaRuntime runtime)
-    {
-        _runtime = runtime;
-    }
 
     public IModuleAllocator Allocator => Volatile.Read(ref _allocator) ?? CreateAllocator();
 
     // The allocator if the request asked for one, without creating it.
     public RequestArenaAllocator? CurrentAllocator => Volatile.Read(ref _allocator);
 
-    public void Attach(HttpContext context) => _context = context;
+    // The runtime comes with each request rather than with the object, so one cached feature serves any application
+    // in the process (tests run many).
+    public void Attach(HttpContext context, RequestArenaRuntime runtime)
+    {
+        _context = context;
+        _runtime = runtime;
+    }
 
     public void Detach()
     {
         _context = null;
+        _runtime = null;
         _allocator = null;
+    }
+
+    // A pipeline re-executed for a request whose endpoint failed (UseExceptionHandler, status-code pages) takes the
+    // request's suspended allocator up again: one allocator per request, the one scoped services already captured.
+    public void ResumeSuspended(RequestArenaAllocator suspended)
+    {
+        HttpContext context = _context!;
+        Endpoint? endpoint = context.GetEndpoint();
+        if (!IsEnabled(endpoint, out long maxBytes, _runtime!))
+        {
+            return;
+        }
+
+        if (suspended.TryResume(endpoint, maxBytes))
+        {
+            _allocator = suspended;
+        }
     }
 
     private RequestArenaAllocator CreateAllocator()
     {
-        HttpContext context = _context
-            ?? throw new ObjectDisposedException(nameof(IRequestArenaFeature), "The request has left the request arena middleware; its arena is no longer available through this feature.");
+        HttpContext? context = _context;
+        RequestArenaRuntime? runtime = _runtime;
+        if (context is null || runtime is null)
+        {
+            ThrowLeft();
+        }
 
         Endpoint? endpoint = context.GetEndpoint();
-        EndpointMetadataCollection? metadata = endpoint?.Metadata;
-
-        // Disable wins over any limit, wherever each was declared (RequestTimeouts does the same).
-        if (metadata?.GetMetadata<DisableRequestArenaAttribute>() is not null)
+        if (!IsEnabled(endpoint, out long maxBytes, runtime))
         {
             throw new InvalidOperationException(
                 $"The request arena is disabled for endpoint '{endpoint!.DisplayName}' by DisableRequestArena() or [DisableRequestArena]; remove it to use the arena (IModuleAllocator, GetRequestArena()) there.");
         }
 
-        long maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? _runtime.MaxBytesPerRequest;
-        var allocator = new RequestArenaAllocator(_runtime, endpoint, maxBytes);
+        var allocator = new RequestArenaAllocator(runtime, endpoint, maxBytes);
         if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
         {
             return winner;
@@ -64,9 +84,29 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         return allocator;
     }
 
-    internal sealed class Policy(RequestArenaRuntime runtime) : PooledObjectPolicy<RequestArenaFeature>
+    // Read at first use rather than by the middleware, which is what keeps metadata lookups off the fast path.
+    private static bool IsEnabled(Endpoint? endpoint, out long maxBytes, RequestArenaRuntime runtime)
     {
-        public override RequestArenaFeature Create() => new(runtime);
+        EndpointMetadataCollection? metadata = endpoint?.Metadata;
+
+        // Disable wins over any limit, wherever each was declared (RequestTimeouts does the same).
+        if (metadata?.GetMetadata<DisableRequestArenaAttribute>() is not null)
+        {
+            maxBytes = 0;
+            return false;
+        }
+
+        maxBytes = metadata?.GetMetadata<RequestArenaAttribute>()?.MaxBytes ?? runtime.MaxBytesPerRequest;
+        return true;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowLeft() =>
+        throw new ObjectDisposedException(nameof(IRequestArenaFeature), "The request has left the request arena middleware; its arena is no longer available through this feature.");
+
+    internal sealed class Policy : PooledObjectPolicy<RequestArenaFeature>
+    {
+        public override RequestArenaFeature Create() => new();
 
         public override bool Return(RequestArenaFeature obj)
         {

@@ -29,4 +29,14 @@ internal sealed class RequestArenaRuntime
     public RequestArenaMetrics Metrics { get; }
 
     public ILogger Logger { get; }
+
+    // Set once an endpoint of the application has failed with its arena in use. Until then no request can carry a
+    // suspended allocator, and the middleware skips looking for one.
+    public bool AllocatorsSuspended
+    {
+        get => Volatile.Read(ref _allocatorsSuspended);
+        set => Volatile.Write(ref _allocatorsSuspended, value);
+    }
+
+    private bool _allocatorsSuspended;
 }
