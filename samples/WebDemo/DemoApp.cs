@@ -59,5 +59,6 @@ public static class DemoApp
         app.MapGet(BarePrefix + "/hello", HelloEndpoint.HandleAsync);
         app.MapGet("/arena/stats", StatsEndpoint.HandleAsync);
         app.MapDashboard();
+        app.MapAdapterDemos();
     }
 }
