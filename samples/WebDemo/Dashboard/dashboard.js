@@ -28,6 +28,14 @@ function el(name, attrs, text) {
 
 function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
 
+// Rounds an axis maximum up to 1, 2 or 5 times a power of ten so the four gridlines get readable labels.
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
 function axes(svg, yMax, yFormat) {
   const plotH = H - PAD.top - PAD.bottom;
   for (let i = 0; i <= 4; i++) {
@@ -51,7 +59,7 @@ function drawHistogram(svg, requests) {
     emptyMessage(svg, 'no arena requests yet');
     return;
   }
-  const maxCount = Math.max(...buckets.map(b => b.count));
+  const maxCount = niceMax(Math.max(4, ...buckets.map(b => b.count)));
   axes(svg, maxCount, v => formatNumber(Math.round(v)));
   const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
   const slot = plotW / buckets.length, barW = Math.max(2, slot * 0.8);
@@ -79,7 +87,7 @@ function drawLines(svg, series, yFormat) {
     emptyMessage(svg, 'collecting…');
     return;
   }
-  const yMax = Math.max(1, ...series.flatMap(s => s.values.filter(v => isFinite(v))));
+  const yMax = niceMax(Math.max(4, ...series.flatMap(s => s.values.filter(v => isFinite(v)))));
   axes(svg, yMax, yFormat);
   const plotW = W - PAD.left - PAD.right, plotH = H - PAD.top - PAD.bottom;
   series.forEach((s, k) => {
