@@ -13,6 +13,8 @@ internal static class AdapterEndpoints
     {
         endpoints.MapGet("/api/adapters/bidi", BidiAsync);
         endpoints.MapGet("/api/adapters/rpc", RpcAsync);
+        endpoints.MapGet("/api/adapters/ndis", NdisAsync);
+        endpoints.MapGet("/api/adapters/shared-slab", SharedSlabAsync);
         return endpoints;
     }
 
@@ -125,6 +127,82 @@ internal static class AdapterEndpoints
 
             json.WriteEndArray();
             json.WriteString("firstBytes", contents);
+        });
+    }
+
+    // NdisAllocateMemoryWithTag-style flags over the request arena: plain, contiguous, non-cached, and in blocks.
+    private static async Task NdisAsync(HttpContext context)
+    {
+        using var ndis = new NdisMemoryAllocator(context.GetRequestArena());
+        var rows = new List<(string Name, SlabProviderStatus Status, int Length, int Blocks, bool CacheAligned)>();
+        foreach ((string name, int length, NdisMemoryFlags flags) in new[]
+        {
+            ("none", 1500, NdisMemoryFlags.None),
+            ("contiguous", 64 * 1024, NdisMemoryFlags.Contiguous),
+            ("nonCached", 4096, NdisMemoryFlags.NonCached),
+            ("contiguous|nonCached", 8192, NdisMemoryFlags.Contiguous | NdisMemoryFlags.NonCached),
+        })
+        {
+            SlabProviderStatus status = ndis.AllocateMemory(out Memory<byte> memory, length, flags);
+            rows.Add((name, status, memory.Length, 1, status == SlabProviderStatus.Success && IsCacheAligned(memory)));
+        }
+
+        SlabProviderStatus blocksStatus = ndis.AllocateMemoryInBlocks(200 * 1024, NdisMemoryFlags.None, 16 * 1024, out Memory<byte>[] blocks);
+        rows.Add(("inBlocks", blocksStatus, blocks.Sum(b => b.Length), blocks.Length, blocks.All(IsCacheAligned)));
+
+        await WriteJsonAsync(context, json =>
+        {
+            json.WriteStartArray("allocations");
+            foreach (var row in rows)
+            {
+                json.WriteStartObject();
+                json.WriteString("flags", row.Name);
+                json.WriteString("status", row.Status.ToString());
+                json.WriteNumber("bytes", row.Length);
+                json.WriteNumber("blocks", row.Blocks);
+                json.WriteBoolean("cacheLineAligned", row.CacheAligned);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("blocksInUse", ndis.BlocksInUse);
+            json.WriteNumber("nativeBytesInUse", ndis.NativeBytesInUse);
+        });
+    }
+
+    private static unsafe bool IsCacheAligned(Memory<byte> memory)
+    {
+        using System.Buffers.MemoryHandle pin = memory.Pin();
+        return ((nint)pin.Pointer & (NdisMemoryAllocator.CacheLineSize - 1)) == 0;
+    }
+
+    // An arena on slabs that are named shared-memory blocks: what it writes is read back through a second mapping of
+    // the block opened by name, as another process would.
+    private static async Task SharedSlabAsync(HttpContext context)
+    {
+        SharedSlabDemo shared = context.RequestServices.GetRequiredService<SharedSlabDemo>();
+        string text = QueryValues.Get(context.Request, "text") ?? "written by the arena, read through the mapping";
+        byte[] utf8 = Encoding.UTF8.GetBytes(text);
+        using var arena = new Arena(shared.Pool);
+        Memory<byte> memory = arena.AllocateMemory(utf8.Length);
+        utf8.CopyTo(memory.Span);
+
+        bool located = shared.Slabs.TryLocate(memory, out SharedMemoryHandle? handle, out long offset);
+        string? readBack = null;
+        if (located && handle is not null)
+        {
+            using SharedMemoryMapping mapping = MemoryMappedSharedMemoryProvider.OpenExisting(handle.Name, shared.Provider.Directory);
+            readBack = Encoding.UTF8.GetString(mapping.GetSpan(offset, utf8.Length));
+        }
+
+        await WriteJsonAsync(context, json =>
+        {
+            json.WriteString("text", text);
+            json.WriteBoolean("located", located);
+            json.WriteString("blockName", handle?.Name);
+            json.WriteNumber("offset", offset);
+            json.WriteString("readThroughMapping", readBack);
+            json.WriteNumber("sharedBlocksInUse", shared.Provider.BlocksInUse);
         });
     }
 

@@ -34,6 +34,7 @@ public static class DemoApp
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestArena(options => options.MaxBytesPerRequest = demo.ArenaMaxBytesPerRequest);
         builder.Services.AddSingleton<DemoCounters>();
+        builder.Services.AddSingleton<SharedSlabDemo>();
 
         WebApplication app = builder.Build();
 

@@ -43,4 +43,30 @@ public sealed class AdapterTests(DemoFactory factory) : IClassFixture<DemoFactor
         Assert.Equal(0, byPlace["new Thread without handle"].Bytes);
         Assert.Equal("RTN", doc.RootElement.GetProperty("firstBytes").GetString());
     }
+
+    [Fact]
+    public async Task Ndis_EveryFlagCombination_SucceedsAndNonCachedIsCacheLineAligned()
+    {
+        using JsonDocument doc = JsonDocument.Parse(await _client.GetStringAsync("/api/adapters/ndis"));
+
+        var rows = doc.RootElement.GetProperty("allocations").EnumerateArray().ToDictionary(a => a.GetProperty("flags").GetString()!);
+        Assert.Equal(["none", "contiguous", "nonCached", "contiguous|nonCached", "inBlocks"], rows.Keys);
+        Assert.All(rows.Values, r => Assert.Equal("Success", r.GetProperty("status").GetString()));
+        Assert.True(rows["nonCached"].GetProperty("cacheLineAligned").GetBoolean());
+        Assert.True(rows["contiguous|nonCached"].GetProperty("cacheLineAligned").GetBoolean());
+        Assert.Equal(64 * 1024, rows["contiguous"].GetProperty("bytes").GetInt32());
+        Assert.Equal(200 * 1024, rows["inBlocks"].GetProperty("bytes").GetInt32());
+        Assert.True(rows["inBlocks"].GetProperty("blocks").GetInt32() >= 1);
+    }
+
+    [Fact]
+    public async Task SharedSlab_ArenaBytes_AreReadableThroughTheNamedMapping()
+    {
+        const string text = "shared slab 42";
+        using JsonDocument doc = JsonDocument.Parse(await _client.GetStringAsync($"/api/adapters/shared-slab?text={Uri.EscapeDataString(text)}"));
+
+        Assert.True(doc.RootElement.GetProperty("located").GetBoolean());
+        Assert.StartsWith("webdemo", doc.RootElement.GetProperty("blockName").GetString());
+        Assert.Equal(text, doc.RootElement.GetProperty("readThroughMapping").GetString());
+    }
 }
