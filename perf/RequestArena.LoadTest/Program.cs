@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using RequestArena.LoadTest;
+
+LoadTestOptions options;
+try
+{
+    options = LoadTestOptions.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+ILoadDriver driver = options.Driver == "wrk" ? new WrkDriver() : new HttpClientDriver();
+if (driver is WrkDriver && !WrkDriver.IsInstalled())
+{
+    Console.Error.WriteLine("wrk is not installed: apt-get install -y wrk, or pass --driver builtin.");
+    return 2;
+}
+
+string appPath = options.AppPath ?? AppUnderTest.DefaultAppPath();
+Console.Error.WriteLine($"starting {appPath}");
+await using AppUnderTest app = await AppUnderTest.StartAsync(appPath);
+Console.Error.WriteLine($"WebDemo on {app.BaseAddress}; driver {driver.Name}; {options.Rounds} rounds of {options.Duration.TotalSeconds:0.#} s per mode, warm-up {options.WarmUp.TotalSeconds:0.#} s per mode");
+
+var runs = new List<RunFigures>();
+foreach (string name in options.Scenarios)
+{
+    Scenario scenario = Scenario.All.Single(s => s.Name == name);
+    byte[] body = scenario.Body();
+    foreach (string mode in scenario.Modes)
+    {
+        await app.CheckAsync(scenario, mode);
+    }
+
+    foreach (int connections in options.Connections)
+    {
+        // Warm-up per mode: JIT tiering, pools and connection set-up are not measured.
+        foreach (string mode in scenario.Modes)
+        {
+            await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.WarmUp, options.MaxRequests);
+        }
+
+        // Modes interleaved A B C A B C ... so slow drift (thermal, neighbours, GC heap growth) hits all modes alike.
+        for (int round = 1; round <= options.Rounds; round++)
+        {
+            foreach (string mode in scenario.Modes)
+            {
+                StatsSample before = await app.GetStatsAsync();
+                DriverResult result = await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.Duration, options.MaxRequests);
+                StatsSample after = await app.GetStatsAsync();
+                RunFigures figures = RunFigures.From(scenario.Name, connections, mode, round, result, before, after);
+                runs.Add(figures);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {scenario.Name,-15} c{connections,-4} {Scenario.ModeLabel(scenario, mode),-14} round {round}: {figures.RequestsPerSecond,9:N0} req/s  p99 {figures.P99Ms,7:F2} ms  gen0/10k {figures.Gen0Per10k,6:F2}  alloc {figures.AllocatedBytesPerRequest,9:N0} B/req  cpu {figures.ServerCpuUsPerRequest,6:F1} µs/req  errors {figures.Errors}"));
+            }
+        }
+    }
+}
+
+List<ModeSummary> summaries = [.. runs.GroupBy(r => (r.Scenario, r.Connections, r.Mode)).Select(g => ModeSummary.Of([.. g]))];
+List<BarCheck> bars = [.. BarCheck.Evaluate(summaries)];
+StatsSample final = await app.GetStatsAsync();
+string conditions = string.Create(CultureInfo.InvariantCulture,
+    $"Driver {driver.Name}, loopback 127.0.0.1, {Environment.ProcessorCount} cores shared by server and driver, {(final.ServerGc ? "Server" : "Workstation")} GC, {RuntimeInformation.FrameworkDescription}; {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0.#} s per mode after {options.WarmUp.TotalSeconds:0.#} s warm-up; medians (min–max). {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+string markdown = Report.Markdown(summaries, bars, conditions);
+Console.WriteLine(markdown);
+
+Directory.CreateDirectory(options.OutputDirectory);
+string jsonPath = Path.Combine(options.OutputDirectory, "loadtest-results.json");
+string svgPath = Path.Combine(options.OutputDirectory, "loadtest-chart.svg");
+await File.WriteAllTextAsync(jsonPath, Report.Json(new
+{
+    conditions,
+    driver = driver.Name,
+    options = new { durationSeconds = options.Duration.TotalSeconds, warmUpSeconds = options.WarmUp.TotalSeconds, options.Rounds, options.Connections, options.Scenarios, options.MaxRequests },
+    machine = new { Environment.ProcessorCount, os = RuntimeInformation.OSDescription, runtime = RuntimeInformation.FrameworkDescription, serverGc = final.ServerGc },
+    summaries,
+    bars,
+    runs,
+}));
+await File.WriteAllTextAsync(svgPath, Report.Svg(summaries, $"RequestArena WebDemo load test ({driver.Name}, {Environment.ProcessorCount} cores)"));
+await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "loadtest-table.md"), markdown);
+Console.Error.WriteLine($"wrote {Path.GetFullPath(jsonPath)}, {Path.GetFullPath(svgPath)}");
+return 0;

@@ -1,0 +1,25 @@
+namespace RequestArena.LoadTest;
+
+/// <summary>One measured run of one mode: the driver's figures and the server's deltas over the run.</summary>
+internal sealed record RunFigures(
+    string Scenario, int Connections, string Mode, int Round,
+    long Requests, long Errors, double RequestsPerSecond,
+    double P50Ms, double P90Ms, double P99Ms, double MaxMs,
+    double Gen0Per10k, double Gen1Per10k, double Gen2Per10k,
+    double AllocatedBytesPerRequest, double ArenaBytesPerRequest, double WorkingSetMiB, double ServerCpuUsPerRequest)
+{
+    public static RunFigures From(string scenario, int connections, string mode, int round, DriverResult run, StatsSample before, StatsSample after)
+    {
+        double n = Math.Max(1, run.Requests);
+        return new RunFigures(
+            scenario, connections, mode, round, run.Requests, run.Errors, run.RequestsPerSecond,
+            run.P50Us / 1000, run.P90Us / 1000, run.P99Us / 1000, run.MaxUs / 1000,
+            (after.Gen0 - before.Gen0) * 10_000 / n,
+            (after.Gen1 - before.Gen1) * 10_000 / n,
+            (after.Gen2 - before.Gen2) * 10_000 / n,
+            (after.TotalAllocatedBytes - before.TotalAllocatedBytes) / n,
+            (after.ArenaBytes - before.ArenaBytes) / n,
+            after.WorkingSetBytes / (1024.0 * 1024),
+            (after.ServerCpu - before.ServerCpu).TotalMicroseconds / n);
+    }
+}

@@ -1,0 +1,17 @@
+namespace RequestArena.LoadTest;
+
+/// <summary>Median with min and max over the rounds.</summary>
+internal readonly record struct Spread(double Median, double Min, double Max)
+{
+    public static Spread Of(IEnumerable<double> values)
+    {
+        double[] v = [.. values.Order()];
+        if (v.Length == 0)
+        {
+            return default;
+        }
+
+        double median = v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+        return new Spread(median, v[0], v[^1]);
+    }
+}

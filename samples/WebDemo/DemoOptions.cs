@@ -1,0 +1,11 @@
+namespace WebDemo;
+
+/// <summary>The <c>Demo</c> configuration section.</summary>
+public sealed class DemoOptions
+{
+    /// <summary>Largest body <c>/api/transform</c> accepts; larger gets 413. Default 1 MiB.</summary>
+    public long TransformMaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The arena quota per request (RequestArenaOptions.MaxBytesPerRequest); 0 = unlimited.</summary>
+    public long ArenaMaxBytesPerRequest { get; set; } = 64L * 1024 * 1024;
+}

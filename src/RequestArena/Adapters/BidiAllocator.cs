@@ -1,0 +1,365 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace RequestArena.Adapters;
+
+/// <summary>
+/// A per-request allocator for strings and binary objects in the shape of the Windows bidi functions
+/// <c>RouterAllocBidiMem</c> and <c>RouterFreeBidiMem</c>: every block can be freed on its own and its space is
+/// reused within the request (size-class free lists); whatever is not freed is reclaimed when the request (the
+/// underlying arena) ends.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Failures do not throw: they return an empty <see cref="BidiBlock"/> (or false) and record a Win32 error code that
+/// <see cref="GetLastError"/> reads, as <c>GetLastError</c> does after <c>RouterAllocBidiMem</c>. The code is kept
+/// per asynchronous flow, never process-wide, so concurrent requests never see each other's errors.
+/// </para>
+/// <para>
+/// Like <c>HttpContext</c>, one allocator serves one flow at a time: it may hop threads across awaits, but two threads
+/// must not call it at the same moment. Keeping it unsynchronised is what lets an allocate/free pair cost about as
+/// much as a plain arena allocation.
+/// </para>
+/// <para>
+/// Over an <see cref="Arena"/> the allocator registers itself for the arena's cleanup, so it is released by the
+/// arena's <see cref="Arena.Reset"/> or <see cref="Arena.Dispose"/>; over any other <see cref="IModuleAllocator"/>
+/// whoever owns the request disposes it.
+/// </para>
+/// </remarks>
+public sealed unsafe class BidiAllocator : IDisposable
+{
+    /// <summary>The largest block, in bytes, the allocator hands out (1 GiB).</summary>
+    public const int MaxBlockSize = BidiSizeClass.MaxSize;
+
+    // One value per asynchronous flow: the equivalent of the per-thread last-error slot of Win32.
+    private static readonly AsyncLocal<Win32Error> s_lastError = new();
+
+    private readonly IModuleAllocator _allocator;
+    private readonly bool _zero;
+    private readonly bool _knownPinned;
+
+    private Slot[] _slots = new Slot[16];
+    private int _slotCount;
+
+    // Per size class: index + 1 of the first free slot, 0 when the list is empty.
+    private int[] _freeHeads = new int[BidiSizeClass.Count];
+    private uint _lastStamp;
+    private int _liveBlocks;
+    private bool _disposed;
+
+    /// <summary>Creates an allocator that takes its memory from <paramref name="allocator"/>.</summary>
+    /// <param name="allocator">
+    /// The request's allocator. An <see cref="Arena"/> releases this allocator when it is reset or disposed; with
+    /// any other allocator, dispose this one when the request ends.
+    /// </param>
+    /// <exception cref="ArgumentNullException"><paramref name="allocator"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena.</exception>
+    public BidiAllocator(IModuleAllocator allocator)
+    {
+        ArgumentNullException.ThrowIfNull(allocator);
+        _allocator = allocator;
+        if (allocator is Arena arena)
+        {
+            _zero = arena.ZeroMemory;
+
+            // Arena slabs are pinned for their whole life, so a block's address can be cached for clearing.
+            _knownPinned = true;
+            arena.RegisterForCleanup(this);
+        }
+        else
+        {
+            _zero = true;
+        }
+    }
+
+    /// <summary>Blocks handed out and not freed yet.</summary>
+    public int LiveBlocks => _liveBlocks;
+
+    /// <summary>Blocks the allocator has taken from the request's memory so far (live or on a free list).</summary>
+    public int TotalBlocks => _slotCount;
+
+    /// <summary>True once the allocator has been released (its request or arena has ended, or it was disposed).</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// Reads the Win32 error code the last failing call on the current flow recorded (the <c>GetLastError</c> that
+    /// follows <c>RouterAllocBidiMem</c> or <c>RouterFreeBidiMem</c>). Successful calls leave it unchanged, as in
+    /// Win32, so read it right after the failure.
+    /// </summary>
+    /// <returns>The code; <see cref="Win32Error.Success"/> when nothing failed on this flow.</returns>
+    public static Win32Error GetLastError() => s_lastError.Value;
+
+    /// <summary>Sets the current flow's last-error code (<c>SetLastError</c>), for example to clear it before a call.</summary>
+    /// <param name="error">The code.</param>
+    public static void SetLastError(Win32Error error) => s_lastError.Value = error;
+
+    /// <summary>
+    /// Allocates <paramref name="size"/> bytes (<c>RouterAllocBidiMem</c>). A block of the same size class freed
+    /// earlier in the request is reused; otherwise the block comes from the request's memory.
+    /// </summary>
+    /// <param name="size">Bytes wanted, from 1 to <see cref="MaxBlockSize"/>.</param>
+    /// <returns>
+    /// The block, zeroed when the underlying arena zeroes; or an empty block when the allocation failed, with
+    /// <see cref="GetLastError"/> returning <see cref="Win32Error.InvalidParameter"/> (bad size),
+    /// <see cref="Win32Error.NotEnoughMemory"/> (quota or memory exhausted) or <see cref="Win32Error.InvalidHandle"/>
+    /// (the allocator has been released).
+    /// </returns>
+    public BidiBlock Allocate(int size)
+    {
+        if ((uint)(size - 1) < MaxBlockSize)
+        {
+            int sizeClass = BidiSizeClass.IndexOf(size);
+            int head = _freeHeads[sizeClass];
+            if (head != 0)
+            {
+                int index = head - 1;
+                ref Slot slot = ref _slots[index];
+                _freeHeads[sizeClass] = slot.NextFree;
+                uint stamp = NextStamp();
+                slot.Stamp = stamp;
+                _liveBlocks++;
+                if (_zero)
+                {
+                    ClearReused(ref slot, size);
+                }
+
+                return new BidiBlock(this, index, stamp, slot.Memory.Slice(0, size));
+            }
+        }
+
+        return AllocateSlow(size);
+    }
+
+    /// <summary>
+    /// Frees a block (<c>RouterFreeBidiMem</c>) so a later allocation of the same size class in this request reuses
+    /// its space.
+    /// </summary>
+    /// <param name="block">A block this allocator handed out.</param>
+    /// <returns>
+    /// True when the block was live and is now free. False, with <see cref="GetLastError"/> returning
+    /// <see cref="Win32Error.InvalidParameter"/>, for an empty block, a block freed already, a block of another
+    /// allocator (another request) or any block once the allocator has been released; nothing is changed then.
+    /// </returns>
+    public bool Free(BidiBlock block)
+    {
+        int index = block.Slot;
+        if (block.Owner == this && (uint)index < (uint)_slotCount)
+        {
+            ref Slot slot = ref _slots[index];
+
+            // Stamps are never 0 and never repeat within the allocator's life, so only the latest handle of a live
+            // slot matches: a second free, or a handle kept from before the slot was reused, does not.
+            if (slot.Stamp == block.Stamp && slot.Stamp != 0)
+            {
+                slot.Stamp = 0;
+                slot.NextFree = _freeHeads[slot.SizeClass];
+                _freeHeads[slot.SizeClass] = index + 1;
+                _liveBlocks--;
+                return true;
+            }
+        }
+
+        return Fail(Win32Error.InvalidParameter);
+    }
+
+    /// <summary>Allocates a NUL-terminated UTF-16 string (an <c>LPWSTR</c>) holding <paramref name="value"/>.</summary>
+    /// <param name="value">The characters.</param>
+    /// <returns>A block of <c>(value.Length + 1) * 2</c> bytes, or an empty block on failure as for <see cref="Allocate"/>.</returns>
+    public BidiBlock AllocateUtf16String(ReadOnlySpan<char> value)
+    {
+        long size = ((long)value.Length + 1) * sizeof(char);
+        if (size > MaxBlockSize)
+        {
+            return FailBlock(Win32Error.InvalidParameter);
+        }
+
+        BidiBlock block = Allocate((int)size);
+        if (!block.IsEmpty)
+        {
+            Span<byte> bytes = block.Span;
+            MemoryMarshal.AsBytes(value).CopyTo(bytes);
+
+            // Written even when the block is zeroed: the arena may have been told not to zero.
+            MemoryMarshal.Cast<byte, char>(bytes)[value.Length] = '\0';
+        }
+
+        return block;
+    }
+
+    /// <summary>Allocates a NUL-terminated UTF-8 string holding <paramref name="value"/>.</summary>
+    /// <param name="value">The characters; lone surrogates become U+FFFD.</param>
+    /// <returns>A block of the UTF-8 length plus one byte, or an empty block on failure as for <see cref="Allocate"/>.</returns>
+    public BidiBlock AllocateUtf8String(ReadOnlySpan<char> value)
+    {
+        // UTF-8 needs at most 3 bytes per UTF-16 unit; only count exactly when that bound is over the limit.
+        long size = (long)value.Length * 3 + 1;
+        if (size > MaxBlockSize)
+        {
+            size = (long)Encoding.UTF8.GetByteCount(value) + 1;
+            if (size > MaxBlockSize)
+            {
+                return FailBlock(Win32Error.InvalidParameter);
+            }
+        }
+        else
+        {
+            size = Encoding.UTF8.GetByteCount(value) + 1;
+        }
+
+        BidiBlock block = Allocate((int)size);
+        if (!block.IsEmpty)
+        {
+            Span<byte> bytes = block.Span;
+            int written = Encoding.UTF8.GetBytes(value, bytes);
+            bytes[written] = 0;
+        }
+
+        return block;
+    }
+
+    /// <summary>Allocates a binary object holding a copy of <paramref name="data"/>.</summary>
+    /// <param name="data">The bytes; must not be empty.</param>
+    /// <returns>A block of <c>data.Length</c> bytes, or an empty block on failure as for <see cref="Allocate"/>.</returns>
+    public BidiBlock AllocateBlob(ReadOnlySpan<byte> data)
+    {
+        BidiBlock block = Allocate(data.Length);
+        if (!block.IsEmpty)
+        {
+            data.CopyTo(block.Span);
+        }
+
+        return block;
+    }
+
+    /// <summary>
+    /// Releases the allocator: every block, live or free, becomes invalid for <see cref="Free"/> and every later
+    /// allocation fails with <see cref="Win32Error.InvalidHandle"/>. The bytes themselves go back with the request's
+    /// arena. Calling it again does nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (!_knownPinned)
+        {
+            for (int i = 0; i < _slotCount; i++)
+            {
+                _slots[i].Pin.Dispose();
+            }
+        }
+
+        // Emptying the table is what makes every outstanding handle fail the bounds check in Free, and the empty
+        // free lists send every allocation to the slow path, which sees _disposed.
+        _slots = [];
+        _slotCount = 0;
+        _freeHeads = new int[BidiSizeClass.Count];
+        _liveBlocks = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint NextStamp()
+    {
+        uint stamp = ++_lastStamp;
+        return stamp != 0 ? stamp : ++_lastStamp;
+    }
+
+    private static void ClearReused(ref Slot slot, int size)
+    {
+        if (slot.Address != 0)
+        {
+            new Span<byte>((void*)slot.Address, size).Clear();
+        }
+        else
+        {
+            slot.Memory.Span[..size].Clear();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private BidiBlock AllocateSlow(int size)
+    {
+        if ((uint)(size - 1) >= MaxBlockSize)
+        {
+            return FailBlock(Win32Error.InvalidParameter);
+        }
+
+        if (_disposed)
+        {
+            return FailBlock(Win32Error.InvalidHandle);
+        }
+
+        int sizeClass = BidiSizeClass.IndexOf(size);
+        AllocationFailure failure = ModuleAllocation.TryAllocate(_allocator, BidiSizeClass.SizeOf(sizeClass), out Memory<byte> memory);
+        if (failure != AllocationFailure.None)
+        {
+            return FailBlock(failure switch
+            {
+                AllocationFailure.Released => Win32Error.InvalidHandle,
+                AllocationFailure.InvalidSize => Win32Error.InvalidParameter,
+                _ => Win32Error.NotEnoughMemory,
+            });
+        }
+
+        // The arena may have been released by the call above (a cleanup of its own); the block would be dead.
+        if (_disposed)
+        {
+            return FailBlock(Win32Error.InvalidHandle);
+        }
+
+        if (_slotCount == _slots.Length)
+        {
+            Array.Resize(ref _slots, _slots.Length * 2);
+        }
+
+        int index = _slotCount++;
+        ref Slot slot = ref _slots[index];
+        slot.Memory = memory;
+        slot.SizeClass = sizeClass;
+        slot.NextFree = 0;
+        if (_knownPinned)
+        {
+            slot.Address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(memory.Span));
+        }
+        else
+        {
+            // Memory of unknown origin may move; pin it once so reuse can clear it through a stable address.
+            slot.Pin = memory.Pin();
+            slot.Address = (nint)slot.Pin.Pointer;
+        }
+
+        uint stamp = NextStamp();
+        slot.Stamp = stamp;
+        _liveBlocks++;
+        return new BidiBlock(this, index, stamp, memory.Slice(0, size));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Fail(Win32Error error)
+    {
+        s_lastError.Value = error;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BidiBlock FailBlock(Win32Error error)
+    {
+        s_lastError.Value = error;
+        return default;
+    }
+
+    private struct Slot
+    {
+        public Memory<byte> Memory;   // the whole size-class block
+        public nint Address;          // its first byte, for clearing on reuse
+        public MemoryHandle Pin;      // only for memory not known to be pinned
+        public uint Stamp;            // the live handle's stamp; 0 while the slot is free
+        public int NextFree;          // next free slot of the same class, index + 1
+        public int SizeClass;
+    }
+}

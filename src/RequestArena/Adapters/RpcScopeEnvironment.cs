@@ -1,0 +1,449 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace RequestArena.Adapters;
+
+/// <summary>
+/// One RPC stub memory-management environment: the object an <c>RPC_SS_THREAD_HANDLE</c> refers to. Memory
+/// allocated in it lives until the environment is released, all at once; <see cref="Free"/> only marks a block
+/// (as <c>RpcSmFree</c> does) so that freeing it twice, or freeing memory from elsewhere, is caught.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Most code uses the ambient functions of <see cref="RpcScopeAllocator"/> rather than this type directly. An
+/// environment is established by <see cref="RpcScopeAllocator.EnableAllocate()"/> (released by
+/// <see cref="RpcScopeAllocator.DisableAllocate"/>), inside an ASP.NET Core request by the request itself (released
+/// when the request ends), or by the constructor over an allocator someone else owns.
+/// </para>
+/// <para>
+/// Any number of threads sharing one environment may allocate and free at the same time: each thread carves its
+/// own chunk of the environment's memory (so allocation takes no lock and no interlocked operation), and a free is
+/// one compare-and-swap on the block's header. Every block is 8-byte aligned and carries an 8-byte header
+/// (environment identity, length and state) in front of the bytes handed out; headers and unused chunk tails count
+/// against the arena's quota, so a quota is reached a little sooner than the sum of the sizes asked for.
+/// </para>
+/// </remarks>
+public sealed unsafe class RpcScopeEnvironment : IDisposable
+{
+    /// <summary>Bytes of bookkeeping in front of every block.</summary>
+    public const int HeaderSize = 8;
+
+    /// <summary>The largest block, in bytes, an environment hands out.</summary>
+    public const int MaxBlockSize = int.MaxValue / 2;
+
+    private const int FirstChunkSize = 1024;
+    private const int MaxChunkSize = 32 * 1024;
+
+    // Blocks up to this size are carved from chunks; larger ones are allocated on their own.
+    private const int MaxChunkedBlock = MaxChunkSize / 4;
+
+    // A live block's state word holds its length; freeing sets the top bit.
+    private const int FreedBit = int.MinValue;
+
+    private static int s_lastId;
+
+    // The calling thread's chunk of whichever environment it used last.
+    [ThreadStatic]
+    private static RpcChunk? t_chunk;
+
+    private readonly IModuleAllocator _allocator;
+    private readonly Arena? _ownedArena;
+    private readonly bool _knownPinned;
+    private readonly int _id;
+    private readonly Lock _lock = new();
+
+    private RpcChunk[] _chunks = new RpcChunk[2];
+    private int _chunkCount;
+    private int _nextChunkSize = FirstChunkSize;
+    private int _released;
+    private int _freesInFlight;
+
+    /// <summary>
+    /// Creates an environment over memory someone else owns (the way a server stub provides one for a call). It is
+    /// released when <paramref name="allocator"/>'s owner ends it: an <see cref="Arena"/> releases the environment at
+    /// <see cref="Arena.Reset"/> or <see cref="Arena.Dispose"/>; for any other allocator, dispose the environment when
+    /// the allocator's pool ends. <see cref="RpcScopeAllocator.DisableAllocate"/> refuses such an environment.
+    /// </summary>
+    /// <param name="allocator">Where blocks come from.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="allocator"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena.</exception>
+    public RpcScopeEnvironment(IModuleAllocator allocator)
+        : this(allocator, ownsArena: false)
+    {
+        (allocator as Arena)?.RegisterForCleanup(this);
+    }
+
+    internal RpcScopeEnvironment(Arena ownedArena)
+        : this(ownedArena, ownsArena: true)
+    {
+    }
+
+    private RpcScopeEnvironment(IModuleAllocator allocator, bool ownsArena)
+    {
+        ArgumentNullException.ThrowIfNull(allocator);
+        _allocator = allocator;
+
+        // Zero is what fresh memory holds, so it is never an identity.
+        int id;
+        do
+        {
+            id = Interlocked.Increment(ref s_lastId);
+        }
+        while (id == 0);
+        _id = id;
+
+        if (allocator is Arena arena)
+        {
+            // Arena slabs are pinned for their whole life, so a chunk's address can be kept.
+            _knownPinned = true;
+            _ownedArena = ownsArena ? arena : null;
+        }
+    }
+
+    /// <summary>
+    /// True when <see cref="RpcScopeAllocator.EnableAllocate()"/> established the environment, so
+    /// <see cref="RpcScopeAllocator.DisableAllocate"/> may release it.
+    /// </summary>
+    public bool IsEnabledByApplication => _ownedArena is not null;
+
+    /// <summary>True once the environment has been released; it hands out nothing after that.</summary>
+    public bool IsReleased => Volatile.Read(ref _released) != 0;
+
+    /// <summary>Allocates <paramref name="size"/> bytes in this environment (<c>RpcSmAllocate</c> with this thread handle).</summary>
+    /// <param name="size">Bytes wanted, from 0 to <see cref="MaxBlockSize"/>.</param>
+    /// <param name="status">
+    /// <see cref="RpcStatus.Ok"/>; <see cref="RpcStatus.OutOfMemory"/> when the quota or memory is exhausted;
+    /// <see cref="RpcStatus.InvalidArg"/> for a bad size; <see cref="RpcStatus.NoEnvironment"/> once the
+    /// environment has been released.
+    /// </param>
+    /// <returns>The memory (zeroed when the arena zeroes), or empty memory when <paramref name="status"/> is not Ok.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Memory<byte> Allocate(int size, out RpcStatus status)
+    {
+        RpcChunk? chunk = t_chunk;
+        if (chunk is not null && chunk.Owner == this && TryBump(chunk, size, out Memory<byte> memory))
+        {
+            status = RpcStatus.Ok;
+            return memory;
+        }
+
+        return AllocateSlow(size, null, out status);
+    }
+
+    /// <summary>
+    /// Frees a block of this environment (<c>RpcSmFree</c>). As in Windows the block is marked rather than given
+    /// back on the spot: its bytes are reclaimed when the environment is released. Safe to call from any thread.
+    /// </summary>
+    /// <param name="memory">Exactly the memory <see cref="Allocate"/> returned.</param>
+    /// <returns>
+    /// <see cref="RpcStatus.Ok"/>; <see cref="RpcStatus.InvalidArg"/> when the memory is not a live block of this
+    /// environment (already freed, from another environment or request, of another length, or not from an
+    /// environment at all); <see cref="RpcStatus.NoEnvironment"/> once the environment has been released.
+    /// </returns>
+    public RpcStatus Free(Memory<byte> memory)
+    {
+        // Counted so that Dispose can wait for a free that is about to write a header before the memory goes back
+        // to the pool; the full fence of the increment pairs with the one in Dispose.
+        Interlocked.Increment(ref _freesInFlight);
+        try
+        {
+            if (Volatile.Read(ref _released) != 0)
+            {
+                return RpcStatus.NoEnvironment;
+            }
+
+            return FreeCore(memory);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _freesInFlight);
+        }
+    }
+
+    /// <summary>
+    /// Releases the environment: every later allocation or free through it fails with
+    /// <see cref="RpcStatus.NoEnvironment"/>. An environment established by
+    /// <see cref="RpcScopeAllocator.EnableAllocate()"/> also gives all its memory back. Calling it again does nothing.
+    /// </summary>
+    /// <remarks>
+    /// Release only when no thread is still allocating in the environment, as for an arena: a thread caught in the
+    /// middle of an allocation may otherwise write its block header after the memory has gone back.
+    /// </remarks>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+
+            for (int i = 0; i < _chunkCount; i++)
+            {
+                _chunks[i].Kill();
+            }
+
+            Array.Clear(_chunks, 0, _chunkCount);
+            _chunkCount = 0;
+        }
+
+        // A free that passed its check before the flag was set may still be writing a header; wait for it.
+        SpinWait spin = default;
+        while (Volatile.Read(ref _freesInFlight) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        _ownedArena?.Dispose();
+    }
+
+    // The ambient fast path of RpcScopeAllocator.Allocate: the thread's chunk still belongs to the environment the
+    // current flow resolved to last time.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryAllocateForFlow(int size, out Memory<byte> memory)
+    {
+        RpcChunk? chunk = t_chunk;
+        if (chunk is not null)
+        {
+            ExecutionContext? context = ExecutionContext.Capture();
+            if (context is not null && context == chunk.FlowContext)
+            {
+                return TryBump(chunk, size, out memory);
+            }
+        }
+
+        memory = default;
+        return false;
+    }
+
+    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used.
+    internal Memory<byte> AllocateForFlow(int size, out RpcStatus status) =>
+        AllocateSlow(size, ExecutionContext.Capture(), out status);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryBump(RpcChunk chunk, int size, out Memory<byte> memory)
+    {
+        int offset = chunk.Offset;
+
+        // Chunks only serve small blocks, so the rounding below cannot overflow; Limit is 0 once released.
+        if ((uint)size <= MaxChunkedBlock)
+        {
+            int need = (size + (HeaderSize + 7)) & ~7;
+            if (need <= chunk.Limit - offset)
+            {
+                chunk.Offset = offset + need;
+                byte* header = chunk.Base + offset;
+                *(int*)header = chunk.OwnerId;
+                *(int*)(header + 4) = size;
+                memory = chunk.Block.Slice(offset + HeaderSize, size);
+                return true;
+            }
+        }
+
+        memory = default;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Memory<byte> AllocateSlow(int size, ExecutionContext? flowContext, out RpcStatus status)
+    {
+        if ((uint)size > MaxBlockSize)
+        {
+            return Failed(RpcStatus.InvalidArg, out status);
+        }
+
+        if (size > MaxChunkedBlock)
+        {
+            return AllocateOwnBlock(size, out status);
+        }
+
+        int need = (size + (HeaderSize + 7)) & ~7;
+        Memory<byte> memory;
+        lock (_lock)
+        {
+            if (_released != 0)
+            {
+                return Failed(RpcStatus.NoEnvironment, out status);
+            }
+
+            RpcChunk chunk = ChunkForCurrentThreadLocked();
+            if (flowContext is not null)
+            {
+                chunk.FlowContext = flowContext;
+            }
+
+            if (need > chunk.Limit - chunk.Offset && !TryRefillLocked(chunk, need))
+            {
+                // No room for a whole chunk under the quota: the block alone may still fit.
+                return AllocateOwnBlock(size, out status);
+            }
+
+            TryBump(chunk, size, out memory);
+        }
+
+        status = RpcStatus.Ok;
+        return memory;
+    }
+
+    private RpcChunk ChunkForCurrentThreadLocked()
+    {
+        RpcChunk? chunk = t_chunk;
+        if (chunk is not null && chunk.Owner == this)
+        {
+            return chunk;
+        }
+
+        Thread thread = Thread.CurrentThread;
+        for (int i = 0; i < _chunkCount; i++)
+        {
+            if (_chunks[i].Thread == thread)
+            {
+                return t_chunk = _chunks[i];
+            }
+        }
+
+        if (_chunkCount == _chunks.Length)
+        {
+            Array.Resize(ref _chunks, _chunks.Length * 2);
+        }
+
+        chunk = new RpcChunk(this, _id, thread);
+        _chunks[_chunkCount++] = chunk;
+        return t_chunk = chunk;
+    }
+
+    // Gives the chunk a fresh block of at least `need` bytes; false when the allocator refuses one.
+    private bool TryRefillLocked(RpcChunk chunk, int need)
+    {
+        // Twice the block at least, so a block just under the chunked limit still leaves room for more.
+        int length = Math.Max(_nextChunkSize, need * 2);
+        if (ModuleAllocation.TryAllocate(_allocator, length + 7, out Memory<byte> block) != AllocationFailure.None)
+        {
+            return false;
+        }
+
+        byte* address;
+        MemoryHandle pin = default;
+        try
+        {
+            if (_knownPinned)
+            {
+                address = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(block.Span));
+            }
+            else
+            {
+                // Memory of unknown origin may move; pin it for as long as the chunk is carved.
+                pin = block.Pin();
+                address = (byte*)pin.Pointer;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+
+        // Headers take interlocked updates, so blocks start on 8-byte boundaries whatever the arena's alignment.
+        int pad = (int)((8 - ((nint)address & 7)) & 7);
+        chunk.Pin.Dispose();
+        chunk.Pin = pin;
+        chunk.Block = block.Slice(pad, length);
+        chunk.Base = address + pad;
+        chunk.Offset = 0;
+        chunk.Limit = length;
+        _nextChunkSize = Math.Min(_nextChunkSize * 2, MaxChunkSize);
+        return true;
+    }
+
+    private Memory<byte> AllocateOwnBlock(int size, out RpcStatus status)
+    {
+        if (IsReleased)
+        {
+            return Failed(RpcStatus.NoEnvironment, out status);
+        }
+
+        // Seven spare bytes let the header sit on an 8-byte boundary whatever the allocator's alignment.
+        AllocationFailure failure = ModuleAllocation.TryAllocate(_allocator, size + HeaderSize + 7, out Memory<byte> raw);
+        if (failure != AllocationFailure.None)
+        {
+            return Failed(failure switch
+            {
+                AllocationFailure.Released => RpcStatus.NoEnvironment,
+                AllocationFailure.InvalidSize => RpcStatus.InvalidArg,
+                _ => RpcStatus.OutOfMemory,
+            }, out status);
+        }
+
+        try
+        {
+            ref byte start = ref MemoryMarshal.GetReference(raw.Span);
+
+            // Alignment modulo 8 survives the GC moving an array, so the address is only read for that.
+            int pad = (int)((8 - ((nint)Unsafe.AsPointer(ref start) & 7)) & 7);
+            ref byte header = ref Unsafe.Add(ref start, pad);
+            Unsafe.WriteUnaligned(ref header, _id);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref header, 4), size);
+            status = RpcStatus.Ok;
+            return raw.Slice(pad + HeaderSize, size);
+        }
+        catch (ObjectDisposedException)
+        {
+            return Failed(RpcStatus.NoEnvironment, out status);
+        }
+    }
+
+    private static Memory<byte> Failed(RpcStatus failure, out RpcStatus status)
+    {
+        status = failure;
+        return default;
+    }
+
+    private RpcStatus FreeCore(Memory<byte> memory)
+    {
+        Span<byte> header;
+        if (MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(memory, out MemoryManager<byte>? manager, out int start, out _) && manager is not null)
+        {
+            Span<byte> whole;
+            try
+            {
+                whole = manager.GetSpan();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Memory of an arena that has been released: not a live block of anything.
+                return RpcStatus.InvalidArg;
+            }
+
+            if (start < HeaderSize || start > whole.Length)
+            {
+                return RpcStatus.InvalidArg;
+            }
+
+            header = whole.Slice(start - HeaderSize, HeaderSize);
+        }
+        else if (MemoryMarshal.TryGetArray<byte>(memory, out ArraySegment<byte> segment) && segment.Array is not null)
+        {
+            if (segment.Offset < HeaderSize)
+            {
+                return RpcStatus.InvalidArg;
+            }
+
+            header = segment.Array.AsSpan(segment.Offset - HeaderSize, HeaderSize);
+        }
+        else
+        {
+            return RpcStatus.InvalidArg;
+        }
+
+        ref byte first = ref MemoryMarshal.GetReference(header);
+        ref int state = ref Unsafe.As<byte, int>(ref Unsafe.Add(ref first, 4));
+        if (Unsafe.ReadUnaligned<int>(ref first) != _id || ((nint)Unsafe.AsPointer(ref state) & 3) != 0)
+        {
+            return RpcStatus.InvalidArg;
+        }
+
+        // One compare-and-swap decides between two threads freeing the same block, and checks the length too.
+        int length = memory.Length;
+        return Interlocked.CompareExchange(ref state, length | FreedBit, length) == length ? RpcStatus.Ok : RpcStatus.InvalidArg;
+    }
+}

@@ -1,0 +1,426 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using RequestArena;
+using RequestArena.Adapters;
+
+namespace RequestArena.Tests.Adapters;
+
+public sealed class BidiAllocatorTests : IDisposable
+{
+    private readonly Arena _arena = new();
+
+    public BidiAllocatorTests() => BidiAllocator.SetLastError(Win32Error.Success);
+
+    public void Dispose() => _arena.Dispose();
+
+    [Fact]
+    public void Allocate_ReturnsZeroedBlockOfExactSize()
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        BidiBlock block = bidi.Allocate(100);
+
+        Assert.False(block.IsEmpty);
+        Assert.Equal(100, block.Length);
+        Assert.True(block.Span.IndexOfAnyExcept((byte)0) < 0);
+        Assert.Equal(1, bidi.LiveBlocks);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(int.MinValue)]
+    [InlineData(BidiAllocator.MaxBlockSize + 1)]
+    public void Allocate_BadSize_ReturnsEmptyAndSetsInvalidParameter(int size)
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        BidiBlock block = bidi.Allocate(size);
+
+        Assert.True(block.IsEmpty);
+        Assert.Equal(0, block.Length);
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+        Assert.Equal(0, bidi.TotalBlocks);
+    }
+
+    [Fact]
+    public void Allocate_OverQuota_ReturnsEmptyAndSetsNotEnoughMemory()
+    {
+        using var arena = new Arena(new ArenaOptions { MaxBytes = 1024 });
+        var bidi = new BidiAllocator(arena);
+
+        BidiBlock block = bidi.Allocate(2048);
+
+        Assert.True(block.IsEmpty);
+        Assert.Equal(Win32Error.NotEnoughMemory, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void Allocate_OverQuota_LeavesAllocatorAndArenaUsable()
+    {
+        using var arena = new Arena(new ArenaOptions { MaxBytes = 1024 });
+        var bidi = new BidiAllocator(arena);
+
+        Assert.True(bidi.Allocate(4096).IsEmpty);
+        BidiBlock block = bidi.Allocate(64);
+
+        Assert.False(block.IsEmpty);
+        Assert.Equal(1, bidi.LiveBlocks);
+        Assert.Equal(64, arena.AllocatedBytes);
+    }
+
+    [Fact]
+    public void Allocate_OverQuotaOfOtherAllocator_SetsNotEnoughMemory()
+    {
+        var heap = new HeapModuleAllocator(maxBytes: 100);
+        using var bidi = new BidiAllocator(heap);
+
+        Assert.True(bidi.Allocate(200).IsEmpty);
+        Assert.Equal(Win32Error.NotEnoughMemory, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void Allocate_AfterArenaDisposed_SetsInvalidHandle()
+    {
+        var arena = new Arena();
+        var bidi = new BidiAllocator(arena);
+        arena.Dispose();
+
+        BidiBlock block = bidi.Allocate(16);
+
+        Assert.True(block.IsEmpty);
+        Assert.True(bidi.IsDisposed);
+        Assert.Equal(Win32Error.InvalidHandle, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void Allocate_AfterOtherAllocatorEnded_SetsInvalidHandle()
+    {
+        var heap = new HeapModuleAllocator();
+        using var bidi = new BidiAllocator(heap);
+        heap.Ended = true;
+
+        Assert.True(bidi.Allocate(16).IsEmpty);
+        Assert.Equal(Win32Error.InvalidHandle, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void Free_ThenAllocateSameSizeClass_ReusesTheBlock()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock first = bidi.Allocate(70);
+        ref byte firstByte = ref MemoryMarshal.GetReference(first.Span);
+        Assert.True(bidi.Free(first));
+
+        // 70 and 80 share the (64, 80] class.
+        BidiBlock second = bidi.Allocate(80);
+
+        Assert.True(Unsafe.AreSame(ref firstByte, ref MemoryMarshal.GetReference(second.Span)));
+        Assert.Equal(1, bidi.TotalBlocks);
+        Assert.Equal(80, second.Length);
+    }
+
+    [Fact]
+    public void Free_ThenAllocateOtherSizeClass_TakesNewMemory()
+    {
+        var bidi = new BidiAllocator(_arena);
+        Assert.True(bidi.Free(bidi.Allocate(70)));
+
+        BidiBlock other = bidi.Allocate(81);
+
+        Assert.False(other.IsEmpty);
+        Assert.Equal(2, bidi.TotalBlocks);
+        Assert.Equal(1, bidi.LiveBlocks);
+    }
+
+    [Fact]
+    public void Allocate_ReusedBlock_IsZeroed()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock first = bidi.Allocate(64);
+        first.Span.Fill(0xAB);
+        bidi.Free(first);
+
+        BidiBlock second = bidi.Allocate(64);
+
+        Assert.True(second.Span.IndexOfAnyExcept((byte)0) < 0);
+    }
+
+    [Fact]
+    public void Allocate_ReusedBlockOfOtherAllocator_IsZeroed()
+    {
+        using var bidi = new BidiAllocator(new HeapModuleAllocator());
+        BidiBlock first = bidi.Allocate(48);
+        first.Span.Fill(0xCD);
+        bidi.Free(first);
+
+        BidiBlock second = bidi.Allocate(48);
+
+        Assert.True(second.Span.IndexOfAnyExcept((byte)0) < 0);
+    }
+
+    [Fact]
+    public void Free_Twice_SetsInvalidParameter()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock block = bidi.Allocate(32);
+        Assert.True(bidi.Free(block));
+
+        bool second = bidi.Free(block);
+
+        Assert.False(second);
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+        Assert.Equal(0, bidi.LiveBlocks);
+    }
+
+    [Fact]
+    public void Free_Twice_DoesNotCorruptFreeList()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock block = bidi.Allocate(32);
+        bidi.Free(block);
+        bidi.Free(block);
+
+        // Had the second free pushed the slot again, these two would be the same memory.
+        BidiBlock a = bidi.Allocate(32);
+        BidiBlock b = bidi.Allocate(32);
+
+        Assert.False(Unsafe.AreSame(ref MemoryMarshal.GetReference(a.Span), ref MemoryMarshal.GetReference(b.Span)));
+        Assert.Equal(2, bidi.LiveBlocks);
+    }
+
+    [Fact]
+    public void Free_StaleHandleAfterReuse_SetsInvalidParameterAndKeepsNewOwnerLive()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock stale = bidi.Allocate(32);
+        bidi.Free(stale);
+        BidiBlock current = bidi.Allocate(32);
+
+        Assert.False(bidi.Free(stale));
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+        Assert.Equal(1, bidi.LiveBlocks);
+        Assert.True(bidi.Free(current));
+    }
+
+    [Fact]
+    public void Free_BlockOfAnotherAllocator_SetsInvalidParameter()
+    {
+        var mine = new BidiAllocator(_arena);
+        using var otherArena = new Arena();
+        var other = new BidiAllocator(otherArena);
+        mine.Allocate(32);
+        BidiBlock foreign = other.Allocate(32);
+
+        Assert.False(mine.Free(foreign));
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+        Assert.Equal(1, other.LiveBlocks);
+        Assert.Equal(1, mine.LiveBlocks);
+    }
+
+    [Fact]
+    public void Free_AfterArenaReset_SetsInvalidParameter()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock block = bidi.Allocate(32);
+        _arena.Reset();
+
+        Assert.False(bidi.Free(block));
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void Free_EmptyBlock_SetsInvalidParameter()
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        Assert.False(bidi.Free(default));
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void Memory_AfterArenaReset_ThrowsObjectDisposed()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock block = bidi.Allocate(32);
+        _arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => block.Span.Length);
+    }
+
+    [Fact]
+    public void Dispose_FreesNothingTwiceAndRefusesWork()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock block = bidi.Allocate(32);
+        bidi.Dispose();
+        bidi.Dispose();
+
+        Assert.True(bidi.IsDisposed);
+        Assert.Equal(0, bidi.LiveBlocks);
+        Assert.False(bidi.Free(block));
+        Assert.True(bidi.Allocate(32).IsEmpty);
+        Assert.Equal(Win32Error.InvalidHandle, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void GetLastError_IsUnchangedBySuccess()
+    {
+        var bidi = new BidiAllocator(_arena);
+        bidi.Allocate(0);
+
+        bidi.Allocate(16);
+
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void SetLastError_Success_ClearsTheCode()
+    {
+        var bidi = new BidiAllocator(_arena);
+        bidi.Allocate(0);
+
+        BidiAllocator.SetLastError(Win32Error.Success);
+
+        Assert.Equal(Win32Error.Success, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public async Task GetLastError_IsPerFlow()
+    {
+        using var failed = new ManualResetEventSlim();
+        using var checkedOther = new ManualResetEventSlim();
+
+        Task failing = Task.Run(() =>
+        {
+            using var arena = new Arena();
+            new BidiAllocator(arena).Allocate(-5);
+            failed.Set();
+            checkedOther.Wait(TimeSpan.FromSeconds(10));
+            return BidiAllocator.GetLastError();
+        });
+        Task<Win32Error> other = Task.Run(() =>
+        {
+            failed.Wait(TimeSpan.FromSeconds(10));
+            Win32Error seen = BidiAllocator.GetLastError();
+            checkedOther.Set();
+            return seen;
+        });
+
+        await Task.WhenAll(failing, other);
+        Assert.Equal(Win32Error.InvalidParameter, await (Task<Win32Error>)failing);
+        Assert.Equal(Win32Error.Success, await other);
+        Assert.Equal(Win32Error.Success, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void AllocateUtf16String_WritesCharactersAndTerminator()
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        BidiBlock block = bidi.AllocateUtf16String("Grüße, 世界");
+
+        Assert.Equal(("Grüße, 世界".Length + 1) * 2, block.Length);
+        Assert.Equal("Grüße, 世界", block.ReadUtf16String());
+        Assert.Equal('\0', MemoryMarshal.Cast<byte, char>(block.Span)[^1]);
+    }
+
+    [Fact]
+    public void AllocateUtf16String_OnArenaThatDoesNotZero_StillTerminates()
+    {
+        using var arena = new Arena(new ArenaOptions { ZeroMemory = false });
+        var bidi = new BidiAllocator(arena);
+        BidiBlock dirty = bidi.Allocate(12);
+        dirty.Span.Fill(0xFF);
+        bidi.Free(dirty);
+
+        BidiBlock block = bidi.AllocateUtf16String("abcde");
+
+        Assert.Equal("abcde", block.ReadUtf16String());
+    }
+
+    [Fact]
+    public void AllocateUtf8String_EncodesAndTerminates()
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        BidiBlock block = bidi.AllocateUtf8String("Grüße");
+
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount("Grüße") + 1, block.Length);
+        Assert.Equal(0, block.Span[^1]);
+        Assert.Equal("Grüße", block.ReadUtf8String());
+    }
+
+    [Fact]
+    public void AllocateUtf8String_Empty_IsJustTheTerminator()
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        BidiBlock block = bidi.AllocateUtf8String(string.Empty);
+
+        Assert.Equal(1, block.Length);
+        Assert.Equal(string.Empty, block.ReadUtf8String());
+    }
+
+    [Fact]
+    public void AllocateBlob_CopiesTheBytes()
+    {
+        var bidi = new BidiAllocator(_arena);
+        byte[] data = [1, 2, 3, 250, 0, 7];
+
+        BidiBlock block = bidi.AllocateBlob(data);
+
+        Assert.Equal(data, block.Span.ToArray());
+    }
+
+    [Fact]
+    public void AllocateBlob_Empty_SetsInvalidParameter()
+    {
+        var bidi = new BidiAllocator(_arena);
+
+        Assert.True(bidi.AllocateBlob([]).IsEmpty);
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void AllocateBlob_OverQuota_SetsNotEnoughMemory()
+    {
+        using var arena = new Arena(new ArenaOptions { MaxBytes = 64 });
+        var bidi = new BidiAllocator(arena);
+
+        Assert.True(bidi.AllocateBlob(new byte[100]).IsEmpty);
+        Assert.Equal(Win32Error.NotEnoughMemory, BidiAllocator.GetLastError());
+    }
+
+    [Fact]
+    public void ManyBlocks_FreedAndReallocated_NeverOverlap()
+    {
+        var bidi = new BidiAllocator(_arena);
+        var random = new Random(42);
+        var live = new List<(BidiBlock Block, byte Fill)>();
+        for (int round = 0; round < 2000; round++)
+        {
+            if (live.Count > 0 && random.Next(3) == 0)
+            {
+                int victim = random.Next(live.Count);
+                Assert.True(live[victim].Block.Span.IndexOfAnyExcept(live[victim].Fill) < 0);
+                Assert.True(bidi.Free(live[victim].Block));
+                live.RemoveAt(victim);
+            }
+            else
+            {
+                BidiBlock block = bidi.Allocate(random.Next(1, 600));
+                byte fill = (byte)random.Next(1, 256);
+                block.Span.Fill(fill);
+                live.Add((block, fill));
+            }
+        }
+
+        foreach ((BidiBlock block, byte fill) in live)
+        {
+            Assert.True(block.Span.IndexOfAnyExcept(fill) < 0);
+        }
+
+        Assert.Equal(live.Count, bidi.LiveBlocks);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace WebDemo.Tests;
+
+[Collection(BrowserCollection.Name)]
+public sealed partial class DashboardBrowserTests(ITestOutputHelper output)
+{
+    private const int WarmUpRequests = 12;
+    private const int BurstPerMode = 60;
+
+    [ChromiumFact]
+    public async Task Dashboard_InChromium_DrawsChartsAndBurstShowsTheGcDifference()
+    {
+        await using var factory = new WebApplicationFactory<Program>();
+        factory.UseKestrel(0);
+        factory.StartServer();
+        string baseUrl = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        Assert.StartsWith("http://127.0.0.1:", baseUrl);
+
+        using var client = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        for (int i = 0; i < WarmUpRequests; i++)
+        {
+            await client.GetByteArrayAsync($"/api/report?items={(i + 1) * 40}&alloc=arena");
+        }
+
+        // Virtual time runs the page's one-second poll several times; it does not advance while requests are pending,
+        // so the burst finishes inside the budget however slow the machine is.
+        string dom = await HeadlessChromium.RunAsync(
+            ["--virtual-time-budget=8000", "--dump-dom"], $"{baseUrl}/arena?burst={BurstPerMode}&items=200", TimeSpan.FromSeconds(60));
+        using JsonDocument stats = JsonDocument.Parse(await client.GetStringAsync("/arena/stats"));
+
+        Assert.Matches("<body[^>]*data-state=\"live\"", dom);
+        Assert.Matches("<body[^>]*data-burst=\"done\"", dom);
+        Assert.True(int.Parse(Attr(dom, "body", "data-polls")) >= 3, "the page polled /arena/stats at least three times");
+
+        // Histogram: every warm-up and arena burst request is in it, drawn as bars, and the figure agrees with the server.
+        int drawnCount = int.Parse(Attr(dom, "svg id=\"histogram-chart\"", "data-count"));
+        Assert.InRange(drawnCount, WarmUpRequests + BurstPerMode, stats.RootElement.GetProperty("requests").GetProperty("count").GetInt32());
+        MatchCollection bars = BarRegex().Matches(Section(dom, "histogram-chart"));
+        Assert.True(bars.Count >= 2, $"{bars.Count} bars");
+        Assert.Equal(drawnCount, bars.Sum(m => int.Parse(m.Groups["count"].Value)));
+
+        // Pool and GC charts: lines with several samples.
+        Assert.True(int.Parse(Attr(dom, "svg id=\"pool-chart\"", "data-points")) >= 2);
+        Assert.Contains("data-series=\"slabs in use\"", Section(dom, "pool-chart"));
+        Assert.Contains("data-series=\"gen0 per s\"", Section(dom, "gc-chart"));
+
+        // Burst: one row per mode, nothing failed, same temporary bytes, and the arena allocated far less on the heap.
+        var rows = BurstRowRegex().Matches(dom).ToDictionary(m => m.Groups["mode"].Value, m => m.Value);
+        Assert.Equal(["arena", "pool", "new"], rows.Keys);
+        Assert.All(rows.Values, row => Assert.Equal("0", Attr(row, "tr", "data-failed")));
+        long arenaScratch = long.Parse(Attr(rows["arena"], "tr", "data-scratch-per-request"));
+        Assert.InRange(arenaScratch, 15_000, 20_000);
+        Assert.Equal(arenaScratch, long.Parse(Attr(rows["new"], "tr", "data-scratch-per-request")));
+        long arenaHeap = long.Parse(Attr(rows["arena"], "tr", "data-allocated-per-request"));
+        long newHeap = long.Parse(Attr(rows["new"], "tr", "data-allocated-per-request"));
+        output.WriteLine($"heap bytes/request in the burst: arena {arenaHeap}, new {newHeap}");
+        Assert.True(newHeap - arenaHeap > arenaScratch * 3 / 4, $"arena {arenaHeap} B/request, new {newHeap} B/request");
+
+        // A screenshot for people (and CI artifacts): it must be a real PNG of a drawn page.
+        string png = Path.Combine(AppContext.BaseDirectory, "dashboard.png");
+        File.Delete(png);
+        await HeadlessChromium.RunAsync(["--virtual-time-budget=4000", $"--screenshot={png}"], $"{baseUrl}/arena", TimeSpan.FromSeconds(60));
+        byte[] image = await File.ReadAllBytesAsync(png);
+        Assert.True(image.Length > 20_000, $"screenshot is {image.Length} bytes");
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, image[..4]);
+        output.WriteLine($"screenshot: {png}");
+    }
+
+    private static string Attr(string html, string elementStart, string attribute)
+    {
+        Match m = Regex.Match(html, "<" + elementStart + "[^>]*?\\s" + Regex.Escape(attribute) + "=\"(?<v>[^\"]*)\"");
+        Assert.True(m.Success, $"no {attribute} on <{elementStart}");
+        return m.Groups["v"].Value;
+    }
+
+    private static string Section(string html, string svgId)
+    {
+        int start = html.IndexOf($"<svg id=\"{svgId}\"", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no svg {svgId}");
+        int end = html.IndexOf("</svg>", start, StringComparison.Ordinal);
+        return html[start..end];
+    }
+
+    [GeneratedRegex("<rect class=\"bar\"[^>]*data-count=\"(?<count>\\d+)\"")]
+    private static partial Regex BarRegex();
+
+    [GeneratedRegex("<tr data-mode=\"(?<mode>\\w+)\"[^>]*>")]
+    private static partial Regex BurstRowRegex();
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace WebDemo.Tests;
+
+public sealed class TransformTests(DemoFactory factory) : IClassFixture<DemoFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Theory]
+    [InlineData("arena")]
+    [InlineData("pool")]
+    [InlineData("new")]
+    public async Task Transform_EachMode_UppercasesAsciiAndAppendsSha256(string alloc)
+    {
+        byte[] input = Encoding.UTF8.GetBytes("hello, wörld {az} AZ `{ 123 ñ\n");
+
+        byte[] output = await PostAsync(alloc, new ByteArrayContent(input));
+
+        Assert.Equal(Expected(input), output);
+        Assert.StartsWith("HELLO, WöRLD {AZ} AZ `{ 123 ñ\n", Encoding.UTF8.GetString(output));
+    }
+
+    [Theory]
+    [InlineData(4 * 1024)]
+    [InlineData(256 * 1024)]
+    public async Task Transform_AllModes_AreIdentical(int size)
+    {
+        byte[] input = new byte[size];
+        new Random(size).NextBytes(input);
+
+        byte[] arena = await PostAsync("arena", new ByteArrayContent(input));
+        byte[] pool = await PostAsync("pool", new ByteArrayContent(input));
+        byte[] fresh = await PostAsync("new", new ByteArrayContent(input));
+
+        Assert.Equal(Expected(input), arena);
+        Assert.Equal(arena, pool);
+        Assert.Equal(arena, fresh);
+    }
+
+    [Fact]
+    public async Task Transform_BodyWithoutLength_IsReadToTheEnd()
+    {
+        byte[] input = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("chunked body ", 3000)));
+
+        byte[] output = await PostAsync("arena", new UnknownLengthContent(input));
+
+        Assert.Equal(Expected(input), output);
+    }
+
+    [Fact]
+    public async Task Transform_EmptyBody_ReturnsHashOfNothing()
+    {
+        byte[] output = await PostAsync("arena", new ByteArrayContent([]));
+
+        Assert.Equal("\n" + Convert.ToHexStringLower(SHA256.HashData([])), Encoding.ASCII.GetString(output));
+    }
+
+    [Fact]
+    public async Task Transform_DeclaredLengthOverLimit_Returns413()
+    {
+        using HttpResponseMessage response = await _client.PostAsync("/api/transform?alloc=arena", new ByteArrayContent(new byte[DemoFactory.TransformLimit + 1]));
+
+        await ReportTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, DemoFactory.TransformLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Transform_UndeclaredLengthOverLimit_Returns413()
+    {
+        using HttpResponseMessage response = await _client.PostAsync("/api/transform?alloc=pool", new UnknownLengthContent(new byte[DemoFactory.TransformLimit + 10]));
+
+        await ReportTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "at most");
+    }
+
+    [Fact]
+    public async Task Transform_BodyAtLimit_IsAccepted()
+    {
+        byte[] input = new byte[DemoFactory.TransformLimit];
+        input.AsSpan().Fill((byte)'q');
+
+        byte[] output = await PostAsync("new", new ByteArrayContent(input));
+
+        Assert.Equal(Expected(input), output);
+    }
+
+    [Fact]
+    public async Task Transform_BadAlloc_Returns400()
+    {
+        using HttpResponseMessage response = await _client.PostAsync("/api/transform?alloc=stack", new ByteArrayContent([1, 2, 3]));
+
+        await ReportTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "alloc");
+    }
+
+    [Fact]
+    public async Task Transform_Get_Returns405()
+    {
+        using HttpResponseMessage response = await _client.GetAsync("/api/transform");
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+    }
+
+    private static byte[] Expected(byte[] input)
+    {
+        byte[] upper = input.Select(b => b is >= (byte)'a' and <= (byte)'z' ? (byte)(b - 32) : b).ToArray();
+        return [.. upper, (byte)'\n', .. Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(upper)))];
+    }
+
+    private async Task<byte[]> PostAsync(string alloc, HttpContent content)
+    {
+        using (content)
+        using (HttpResponseMessage response = await _client.PostAsync($"/api/transform?alloc={alloc}", content))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return await response.Content.ReadAsByteArrayAsync();
+        }
+    }
+
+    // No Content-Length: the endpoint must read until the body ends rather than trust a declared size.
+    private sealed class UnknownLengthContent(byte[] data) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (int at = 0; at < data.Length; at += 1000)
+            {
+                await stream.WriteAsync(data.AsMemory(at, Math.Min(1000, data.Length - at)));
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
