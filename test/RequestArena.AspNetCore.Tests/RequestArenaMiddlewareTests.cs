@@ -333,6 +333,22 @@ public sealed class RequestArenaMiddlewareTests
     }
 
     [Fact]
+    public async Task Handler_LimitFromOwnArenaAfterTakingAllocator_CountedOnce()
+    {
+        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/own", (IModuleAllocator unused) =>
+        {
+            using var own = new Arena(new ArenaOptions { MaxBytes = 10 });
+            own.AllocateMemory(11);
+            return "never";
+        }));
+
+        HttpResponseMessage response = await host.Client.GetAsync("/own");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(1, host.Statistics.GetSnapshot().LimitExceeded);
+    }
+
+    [Fact]
     public async Task Feature_AfterMiddlewareReturned_IsRemovedFromRequest()
     {
         await using var host = await ArenaTestHost.StartCustomAsync(

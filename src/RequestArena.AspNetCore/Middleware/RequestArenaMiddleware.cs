@@ -106,8 +106,9 @@ internal sealed class RequestArenaMiddleware
                 throw;
             }
 
-            // Count once whether the request's own arena refused the allocation or another arena did.
-            if (allocator is null || !allocator.IsActive)
+            // Count once whether the request's own arena refused the allocation or another arena did; the allocator
+            // counts at release only if it holds an arena.
+            if (allocator is null || !allocator.IsActive || !allocator.HasArena)
             {
                 _runtime.Metrics.LimitExceeded(context.GetEndpoint());
             }
