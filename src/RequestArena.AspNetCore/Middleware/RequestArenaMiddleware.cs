@@ -93,10 +93,8 @@ internal sealed class RequestArenaMiddleware
 
             if (allocator is not null)
             {
-                // Suspended below (memory released now rather than at OnCompleted, which not every server runs after
-                // a failure) and left findable, so a re-executed pipeline (UseExceptionHandler) resumes the allocator
-                // the request's scoped services have captured.
-                context.Features.Set(allocator);
+                // Suspended below: memory released now rather than at OnCompleted, which not every server runs after
+                // a failure. A re-executed pipeline (UseExceptionHandler) finds it on the request and resumes it.
                 _runtime.AllocatorsSuspended = true;
             }
 
