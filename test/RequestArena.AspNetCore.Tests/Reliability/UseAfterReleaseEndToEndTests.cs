@@ -76,6 +76,7 @@ public sealed class UseAfterReleaseEndToEndTests
         Assert.Equal(Trials, observations.Length);
         Assert.All(observations, o => Assert.True(o.AliveReads > 0, $"{replay}: trial {o.Trial} never read its memory while alive"));
         Assert.All(observations, o => Assert.True(o.ForeignReads == 0, $"{replay}: trial {o.Trial} read {o.ForeignReads} bytes of another request while its memory was alive"));
+        Assert.All(observations, o => Assert.True(o.WrongErrors.Count == 0, $"{replay}: trial {o.Trial}: the kept handle threw {string.Join("; ", o.WrongErrors)}"));
         Assert.All(observations, o => Assert.True(o.ResurrectedAfterDeath == 0, $"{replay}: trial {o.Trial}: memory usable again after it had thrown"));
         Assert.All(observations, o => Assert.True(
             o.ThrewAfterCompletion == AccessesAfterCompletion * 3,
@@ -103,6 +104,7 @@ public sealed class UseAfterReleaseEndToEndTests
         int foreign = 0;
         int resurrected = 0;
         bool died = false;
+        var wrongErrors = new List<string>();
 
         // Races the release: reads for as long as the request may still run. A read counts only when the memory was
         // still alive after it (the lease dies before its slab can go to anyone else), so a byte seen then is a byte
@@ -130,6 +132,20 @@ public sealed class UseAfterReleaseEndToEndTests
                 }
             }
 
+            // The kept handle allocates across the release too: it may succeed while the request runs, and otherwise
+            // must fail with ObjectDisposedException, never anything else.
+            try
+            {
+                leak.Arena.AllocateMemory(16);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            catch (Exception ex)
+            {
+                wrongErrors.Add($"{ex.GetType().Name}: {ex.Message}");
+            }
+
             firstRead.TrySetResult();
             await Task.Yield();
         }
@@ -148,7 +164,7 @@ public sealed class UseAfterReleaseEndToEndTests
             await Task.Yield();
         }
 
-        return new Observation(leak.Trial, alive, foreign, resurrected, threw);
+        return new Observation(leak.Trial, alive, foreign, resurrected, threw, wrongErrors);
     }
 
     private static bool TryRead(Memory<byte> memory, int i, out byte value)
@@ -180,5 +196,5 @@ public sealed class UseAfterReleaseEndToEndTests
 
     private sealed record Leak(int Trial, byte Pattern, Memory<byte> Memory, IModuleAllocator Arena);
 
-    private sealed record Observation(int Trial, int AliveReads, int ForeignReads, int ResurrectedAfterDeath, int ThrewAfterCompletion);
+    private sealed record Observation(int Trial, int AliveReads, int ForeignReads, int ResurrectedAfterDeath, int ThrewAfterCompletion, IReadOnlyList<string> WrongErrors);
 }
