@@ -2,12 +2,13 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 
 namespace RequestArena.AspNetCore.Tests.Reliability;
 
 /// <summary>512 requests holding their arenas at the same moment on Kestrel: the pool stays within its cap and loses no slab.</summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class ConcurrentRequestsPoolTests
+public sealed class ConcurrentRequestsPoolTests(ITestOutputHelper output)
 {
     private const int Requests = 512;
     private const int SlabSize = 4096;
@@ -77,6 +78,8 @@ public sealed class ConcurrentRequestsPoolTests
         await stop.CancelAsync();
         await sampler;
         SlabPoolStatistics after = host.Statistics.GetSnapshot().Pool;
+        output.WriteLine($"peak: {atPeak.SlabsInUse} slabs + {atPeak.OversizeInUse} oversize in use, {atPeak.PooledBytes} B pooled; max pooled over {samples} samples {maxPooled} B (cap {Cap} B)");
+        output.WriteLine($"after: rented {after.SlabsRented}, returned {after.SlabsReturned}, dropped {after.SlabsDropped}, trimmed {after.SlabsTrimmed}, pooled {after.PooledBytes} B, provider allocated - freed {after.ProviderAllocatedBytes - after.ProviderFreedBytes} B");
 
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.Equal(Requests * SlabsPerRequest, atPeak.SlabsInUse);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Xunit.Abstractions;
 
 namespace RequestArena.AspNetCore.Tests.Reliability;
 
@@ -9,7 +10,7 @@ namespace RequestArena.AspNetCore.Tests.Reliability;
 /// allocates from small (4 KiB) slabs that the pool hands from request to request.
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class CrossRequestLeakageTests
+public sealed class CrossRequestLeakageTests(ITestOutputHelper output)
 {
     private const int Requests = 10_000;
     private const int Concurrency = 8;
@@ -44,7 +45,7 @@ public sealed class CrossRequestLeakageTests
         Assert.True(totals.ReleasedAfterwards, "memory kept from a request was still usable after the request");
     }
 
-    private static async Task<Totals> RunAsync(int seed, bool zeroMemory)
+    private async Task<Totals> RunAsync(int seed, bool zeroMemory)
     {
         await using var host = await ArenaTestHost.StartAsync(
             app => app.MapGet("/secret/{id:int}", (int id, HttpContext context, IModuleAllocator arena, Probe probe) => HandleAsync(seed, id, arena, probe)),
@@ -63,7 +64,8 @@ public sealed class CrossRequestLeakageTests
             while ((id = Interlocked.Increment(ref next)) < Requests)
             {
                 string[] parts = (await host.Client.GetStringAsync($"/secret/{id}")).Split(' ', 4);
-                totals.Add(int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), parts.Length > 3 ? $"request {id}: {parts[3]}" : null);
+                string[] counts = parts[0].Split(',');
+                totals.Add(int.Parse(counts[0], CultureInfo.InvariantCulture), int.Parse(counts[1], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture), parts.Length > 3 ? $"request {id}: {parts[3]}" : null);
             }
         })));
 
@@ -75,6 +77,8 @@ public sealed class CrossRequestLeakageTests
         // Every slab ever created is now pooled, dropped at the cap or trimmed; rents beyond that were reuses.
         totals.SlabReuses = pool.SlabsRented - (pool.PooledSlabs + pool.SlabsDropped + pool.SlabsTrimmed);
         totals.ReleasedAfterwards = host.Probe.Memories.All(Released.Is);
+        RequestArenaStatisticsSnapshot stats = host.Statistics.GetSnapshot();
+        output.WriteLine($"seed {seed}, ZeroMemory {zeroMemory}: {stats.Requests} requests, {stats.TotalBytes} bytes in {totals.Allocations} allocations; slabs rented {pool.SlabsRented} ({totals.SlabReuses} reuses), oversize {pool.OversizeRented}; allocations showing earlier bytes {totals.Dirty}, overwritten {totals.Overwritten}, misaligned {totals.Misaligned}");
         return totals;
     }
 
@@ -166,7 +170,7 @@ public sealed class CrossRequestLeakageTests
             probe.Memories.Enqueue(mine[0]);
         }
 
-        return $"{dirty} {overwritten} {misaligned}" + (first is null ? "" : " " + first);
+        return $"{mine.Count},{dirty} {overwritten} {misaligned}" + (first is null ? "" : " " + first);
     }
 
     private static void Tile(Span<byte> target, ReadOnlySpan<byte> secret)
@@ -196,6 +200,7 @@ public sealed class CrossRequestLeakageTests
         private int _dirty;
         private int _overwritten;
         private int _misaligned;
+        private int _allocations;
 
         public int Dirty => _dirty;
 
@@ -203,14 +208,17 @@ public sealed class CrossRequestLeakageTests
 
         public int Misaligned => _misaligned;
 
+        public int Allocations => _allocations;
+
         public string? FirstProblem { get; private set; }
 
         public long SlabReuses { get; set; }
 
         public bool ReleasedAfterwards { get; set; }
 
-        public void Add(int dirty, int overwritten, int misaligned, string? problem)
+        public void Add(int allocations, int dirty, int overwritten, int misaligned, string? problem)
         {
+            Interlocked.Add(ref _allocations, allocations);
             Interlocked.Add(ref _dirty, dirty);
             Interlocked.Add(ref _overwritten, overwritten);
             Interlocked.Add(ref _misaligned, misaligned);

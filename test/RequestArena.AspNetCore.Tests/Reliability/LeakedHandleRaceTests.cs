@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
 
 namespace RequestArena.AspNetCore.Tests.Reliability;
 
@@ -7,7 +8,7 @@ namespace RequestArena.AspNetCore.Tests.Reliability;
 /// end-to-end tests can only hit by chance, driven here thousands of times on the middleware's own allocator.
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class LeakedHandleRaceTests
+public sealed class LeakedHandleRaceTests(ITestOutputHelper output)
 {
     private const int Trials = 2000;
 
@@ -23,6 +24,9 @@ public sealed class LeakedHandleRaceTests
         using var start = new SemaphoreSlim(0);
         using var ended = new SemaphoreSlim(0);
         bool finished = false;
+        long allocated = 0;
+        long refused = 0;
+        bool allocating = false;
 
         // The background thread: allocates through the kept handle until the handle refuses.
         var background = new Thread(() =>
@@ -39,7 +43,18 @@ public sealed class LeakedHandleRaceTests
                 {
                     while (true)
                     {
-                        leaked!.AllocateMemory(1024);
+                        try
+                        {
+                            leaked!.AllocateMemory(1024);
+                            allocated++;
+                        }
+                        catch (ArenaLimitExceededException)
+                        {
+                            // The limit keeps each trial to a few slabs; refused calls still race the release.
+                            refused++;
+                        }
+
+                        Volatile.Write(ref allocating, true);
                     }
                 }
                 catch (Exception ex)
@@ -55,11 +70,13 @@ public sealed class LeakedHandleRaceTests
 
         for (int trial = 0; trial < Trials && failures.Count < 5; trial++)
         {
-            leaked = new RequestArenaAllocator(runtime, endpoint: null, maxBytes: 0);
+            leaked = new RequestArenaAllocator(runtime, endpoint: null, maxBytes: 256 * 1024);
             leaked.AllocateMemory(64);
+            Volatile.Write(ref allocating, false);
             start.Release();
 
-            // Vary where in the background's allocation loop the release lands.
+            // Release once the background is in its loop, at a varying point of it.
+            SpinWait.SpinUntil(() => Volatile.Read(ref allocating), TimeSpan.FromSeconds(10));
             Thread.SpinWait(trial % 300);
             leaked.Release();
             Assert.True(ended.Wait(TimeSpan.FromSeconds(10)), $"trial {trial}: the kept handle went on allocating after its release");
@@ -91,6 +108,8 @@ public sealed class LeakedHandleRaceTests
         start.Release();
         background.Join();
 
+        SlabPoolStatistics end = pool.GetStatistics();
+        output.WriteLine($"{Trials} trials; background calls before the release: {allocated} allocated, {refused} over the limit; slabs rented {end.SlabsRented}, in use {end.SlabsInUse}; failures {failures.Count}");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(0, pool.GetStatistics().SlabsInUse);
     }

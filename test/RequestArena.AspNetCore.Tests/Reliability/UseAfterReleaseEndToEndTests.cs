@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Xunit.Abstractions;
 
 namespace RequestArena.AspNetCore.Tests.Reliability;
 
@@ -10,7 +11,7 @@ namespace RequestArena.AspNetCore.Tests.Reliability;
 /// <see cref="ObjectDisposedException"/>; before that, a read the memory was still alive for sees only its own bytes.
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
-public sealed class UseAfterReleaseEndToEndTests
+public sealed class UseAfterReleaseEndToEndTests(ITestOutputHelper output)
 {
     private const int Trials = 1000;
     private const int Concurrency = 32;
@@ -71,6 +72,7 @@ public sealed class UseAfterReleaseEndToEndTests
 
         Observation[] observations = await Task.WhenAll(observers).WaitAsync(TimeSpan.FromSeconds(60));
         string replay = ReliabilitySeed.Replay(seed);
+        output.WriteLine($"seed {seed}: {observations.Length} trials, {observations.Sum(o => o.AliveReads)} reads while alive ({observations.Sum(o => o.ForeignReads)} foreign), {observations.Sum(o => o.ThrewAfterCompletion)} accesses after completion threw ObjectDisposedException, {observations.Sum(o => o.WrongErrors.Count)} other errors");
 
         Assert.Equal(0, wrongBodies);
         Assert.Equal(Trials, observations.Length);
