@@ -27,6 +27,12 @@ internal static class SoakCommand
             return await SoakServerProcess.ServeAsync(args[1], TimeSpan.FromMinutes(60));
         }
 
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
         SoakRunOptions options = new();
         bool serverGc = true;
         try

@@ -157,7 +157,7 @@ internal sealed class SoakRunner
         string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
         Add("ran to completion", r.Completed == r.Options.Requests,
-            F($"{r.Completed:N0} of {r.Options.Requests:N0} requests within {r.Options.MaxDuration.TotalMinutes:0.#} min"));
+            F($"{r.Completed:N0} of {r.Options.Requests:N0} requests within {r.Options.MaxDuration.TotalMinutes:0.##} min"));
         long unexpected = r.Kinds.Values.Sum(k => k.Unexpected);
         Add("every request behaved as its kind must", unexpected == 0,
             F($"{unexpected:N0} unexpected outcomes") + (unexpected == 0 ? "" : ": " + string.Join("; ", r.Kinds.Where(k => k.Value.Unexpected > 0).Select(k => F($"{k.Key} {k.Value.Unexpected}")))));
