@@ -15,6 +15,7 @@ public sealed class RequestArenaOptionsTests
         Assert.Equal(64 * 1024, options.SlabSize);
         Assert.Equal(32L * 1024 * 1024, options.MaxRetainedBytes);
         Assert.True(options.ZeroMemory);
+        Assert.True(options.DetectUseAfterRelease);
         Assert.Equal(503, options.LimitExceededStatusCode);
     }
 
@@ -89,6 +90,30 @@ public sealed class RequestArenaOptionsTests
 
         Assert.Equal(0, host.Statistics.GetSnapshot().Pool.PooledBytes);
         Assert.Equal(1, host.Statistics.GetSnapshot().Pool.SlabsDropped);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void DetectUseAfterRelease_IsPassedToTheArenas(bool detect)
+    {
+        using ServiceProvider provider = new ServiceCollection().AddRequestArena(o => o.DetectUseAfterRelease = detect).BuildServiceProvider();
+        ArenaPool pool = provider.GetRequiredService<RequestArenaPools>().ArenaPool;
+        Arena arena = pool.Rent();
+
+        Memory<byte> memory = arena.AllocateMemory(16);
+        pool.Return(arena);
+
+        // Checked memory is backed by a slab lease and dies with the arena; unchecked memory is a plain array slice.
+        Assert.Equal(!detect, System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out _));
+        if (detect)
+        {
+            Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+        }
+        else
+        {
+            Assert.Equal(16, memory.Span.Length);
+        }
     }
 
     [Theory]

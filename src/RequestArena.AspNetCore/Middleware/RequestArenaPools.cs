@@ -19,7 +19,7 @@ internal sealed class RequestArenaPools : IDisposable
         // requests reuse arenas (and their per-thread chunks) instead of allocating new ones.
         ArenaPool = new ArenaPool(
             SlabPool,
-            new ArenaOptions { ZeroMemory = value.ZeroMemory, DetectUseAfterRelease = true },
+            new ArenaOptions { ZeroMemory = value.ZeroMemory, DetectUseAfterRelease = value.DetectUseAfterRelease },
             maximumRetained: Environment.ProcessorCount * 16);
     }
 
