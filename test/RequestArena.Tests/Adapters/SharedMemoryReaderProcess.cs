@@ -53,7 +53,7 @@ internal static class SharedMemoryReaderProcess
 
         string project = Path.Combine(root.FullName, "test", "SharedMemoryReader", "SharedMemoryReader.csproj");
         string dll = Path.Combine(root.FullName, "test", "SharedMemoryReader", "bin", configuration, targetFramework, "SharedMemoryReader.dll");
-        if (File.Exists(dll)))
+        if (File.Exists(dll))
         {
             return dll;
         }
