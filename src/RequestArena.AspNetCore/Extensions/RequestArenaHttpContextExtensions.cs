@@ -1,0 +1,29 @@
+using RequestArena;
+using RequestArena.AspNetCore;
+
+namespace Microsoft.AspNetCore.Http;
+
+/// <summary>Reaches the current request's arena from an <see cref="HttpContext"/>.</summary>
+public static class RequestArenaHttpContextExtensions
+{
+    /// <summary>
+    /// Returns the request's allocator: the same object as <see cref="IRequestArenaFeature.Allocator"/> and an injected
+    /// <see cref="IModuleAllocator"/> during this request. Memory from it is released once the response has been sent.
+    /// </summary>
+    /// <param name="context">The current request.</param>
+    /// <returns>The request's allocator.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// The request is not running inside <c>UseRequestArena()</c> (the middleware is missing, placed after this code, or
+    /// the request has left it), or the arena is disabled for the request's endpoint.
+    /// </exception>
+    public static IModuleAllocator GetRequestArena(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+
+        IRequestArenaFeature feature = context.Features.Get<IRequestArenaFeature>()
+            ?? throw new InvalidOperationException(
+                "This request has no arena: it is not running inside the request arena middleware. Call app.UseRequestArena() (after UseRouting(), before the endpoints) and builder.Services.AddRequestArena().");
+
+        return feature.Allocator;
+    }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+
+namespace RequestArena.AspNetCore;
+
+// Runs at host start (ValidateOnStart), so a bad value stops the application before the first request with a
+// message naming the option, the accepted range and the value found.
+internal sealed class RequestArenaOptionsValidator : IValidateOptions<RequestArenaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RequestArenaOptions options)
+    {
+        List<string>? failures = null;
+
+        if (options.MaxBytesPerRequest < 0)
+        {
+            (failures ??= []).Add($"RequestArenaOptions.MaxBytesPerRequest must be 0 (unlimited) or positive; it was {options.MaxBytesPerRequest}.");
+        }
+
+        if (options.SlabSize < SlabPoolOptions.MinSlabSize || options.SlabSize > SlabPoolOptions.MaxSlabSize)
+        {
+            (failures ??= []).Add($"RequestArenaOptions.SlabSize must be from {SlabPoolOptions.MinSlabSize} to {SlabPoolOptions.MaxSlabSize} bytes; it was {options.SlabSize}.");
+        }
+
+        if (options.MaxRetainedBytes < 0)
+        {
+            (failures ??= []).Add($"RequestArenaOptions.MaxRetainedBytes must be 0 or positive; it was {options.MaxRetainedBytes}.");
+        }
+
+        if (options.LimitExceededStatusCode < 400 || options.LimitExceededStatusCode > 599)
+        {
+            (failures ??= []).Add($"RequestArenaOptions.LimitExceededStatusCode must be an HTTP error status from 400 to 599; it was {options.LimitExceededStatusCode}.");
+        }
+
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,44 @@
+using RequestArena;
+
+namespace RequestArena.AspNetCore;
+
+/// <summary>
+/// Options for the request arena middleware, set through
+/// <c>AddRequestArena(options => ...)</c> and validated when the host starts.
+/// </summary>
+public sealed class RequestArenaOptions
+{
+    /// <summary>The slab size used when none is configured: 64 KiB.</summary>
+    public const int DefaultSlabSize = 64 * 1024;
+
+    /// <summary>
+    /// The most bytes one request may allocate from its arena; 0 (the default) means unlimited. An endpoint's
+    /// <c>WithRequestArena(maxBytes)</c> or <see cref="RequestArenaAttribute"/> replaces it for that endpoint.
+    /// </summary>
+    public long MaxBytesPerRequest { get; set; }
+
+    /// <summary>
+    /// Bytes per slab of the middleware's slab pool, from <see cref="SlabPoolOptions.MinSlabSize"/> (4 KiB) to
+    /// <see cref="SlabPoolOptions.MaxSlabSize"/> (16 MiB). Default <see cref="DefaultSlabSize"/>. Larger allocations
+    /// are still served, each from its own block.
+    /// </summary>
+    public int SlabSize { get; set; } = DefaultSlabSize;
+
+    /// <summary>
+    /// The most bytes of idle slabs the pool keeps between requests; slabs returned beyond it are freed.
+    /// Default 32 MiB; 0 keeps nothing.
+    /// </summary>
+    public long MaxRetainedBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// When true (the default) every byte a request gets from its arena reads 0. Turning it off lets a request read
+    /// bytes an earlier request wrote: leave it on unless every caller overwrites what it allocates.
+    /// </summary>
+    public bool ZeroMemory { get; set; } = true;
+
+    /// <summary>
+    /// The status code sent when an <see cref="ArenaLimitExceededException"/> escapes the endpoint before the
+    /// response has started; an HTTP error status from 400 to 599. Default 503 (Service Unavailable).
+    /// </summary>
+    public int LimitExceededStatusCode { get; set; } = 503;
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace RequestArena.AspNetCore.Tests;
+
+/// <summary>A real WebApplication on TestServer or on Kestrel bound to 127.0.0.1 (port chosen by the OS).</summary>
+internal sealed class ArenaTestHost : IAsyncDisposable
+{
+    private ArenaTestHost(WebApplication app, HttpClient client, LogSink logs, Probe probe)
+    {
+        App = app;
+        Client = client;
+        Logs = logs;
+        Probe = probe;
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public LogSink Logs { get; }
+
+    public Probe Probe { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public RequestArenaStatistics Statistics => App.Services.GetRequiredService<RequestArenaStatistics>();
+
+    public IMeterFactory MeterFactory => App.Services.GetRequiredService<IMeterFactory>();
+
+    /// <summary>The usual pipeline: AddRequestArena, routing, UseRequestArena, then <paramref name="map"/>.</summary>
+    public static Task<ArenaTestHost> StartAsync(
+        Action<WebApplication> map,
+        Action<RequestArenaOptions>? options = null,
+        Action<IServiceCollection>? services = null,
+        bool kestrel = false)
+    {
+        return StartCustomAsync(
+            s =>
+            {
+                if (options is null)
+                {
+                    s.AddRequestArena();
+                }
+                else
+                {
+                    s.AddRequestArena(options);
+                }
+
+                services?.Invoke(s);
+            },
+            app =>
+            {
+                app.UseRouting();
+                app.UseRequestArena();
+                map(app);
+            },
+            kestrel);
+    }
+
+    /// <summary>Full control over services and pipeline.</summary>
+    public static async Task<ArenaTestHost> StartCustomAsync(Action<IServiceCollection> services, Action<WebApplication> pipeline, bool kestrel = false)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        if (kestrel)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            builder.WebHost.UseTestServer();
+        }
+
+        var logs = new LogSink();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddProvider(logs);
+
+        var probe = new Probe();
+        builder.Services.AddSingleton(probe);
+        services(builder.Services);
+
+        WebApplication app = builder.Build();
+        try
+        {
+            pipeline(app);
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        HttpClient client;
+        if (kestrel)
+        {
+            string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+        }
+        else
+        {
+            client = app.GetTestClient();
+        }
+
+        return new ArenaTestHost(app, client, logs, probe);
+    }
+
+    public Uri BaseAddress => Client.BaseAddress!;
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}

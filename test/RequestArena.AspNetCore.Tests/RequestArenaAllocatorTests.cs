@@ -1,0 +1,111 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace RequestArena.AspNetCore.Tests;
+
+/// <summary>The internal per-request allocator: release semantics that no pipeline test can reach precisely.</summary>
+public sealed class RequestArenaAllocatorTests : IDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddRequestArena().BuildServiceProvider();
+
+    public void Dispose() => _services.Dispose();
+
+    private RequestArenaRuntime Runtime => _services.GetRequiredService<RequestArenaRuntime>();
+
+    private RequestArenaStatistics Statistics => _services.GetRequiredService<RequestArenaStatistics>();
+
+    [Fact]
+    public void Release_Twice_RecordsTheRequestOnce()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        allocator.AllocateMemory(100);
+
+        allocator.Release();
+        allocator.Release();
+
+        Assert.Equal(1, Statistics.GetSnapshot().Requests);
+        Assert.Equal(0, Statistics.GetSnapshot().Pool.SlabsInUse);
+    }
+
+    [Fact]
+    public void Release_NeverAllocated_RecordsNothing()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+
+        allocator.Release();
+
+        Assert.Equal(0, Statistics.GetSnapshot().Requests);
+        Assert.Throws<ObjectDisposedException>(() => allocator.AllocateMemory(1));
+    }
+
+    [Fact]
+    public void AllocateMemory_AfterRelease_ThrowsAndLeavesTheNextRequestsArenaAlone()
+    {
+        var first = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        first.AllocateMemory(64);
+        first.Release();
+
+        // The next request gets the same pooled arena back.
+        var second = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        second.AllocateMemory(32);
+
+        Assert.Throws<ObjectDisposedException>(() => first.AllocateMemory(1000));
+        Assert.Equal(32, second.AllocatedBytes);
+        second.Release();
+    }
+
+    [Fact]
+    public void AllocateMemory_OverLimit_ThrowsAndCountsOnceAtRelease()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 100);
+
+        Assert.Throws<ArenaLimitExceededException>(() => allocator.AllocateMemory(101));
+        Assert.Throws<ArenaLimitExceededException>(() => allocator.AllocateMemory(200));
+        Assert.Equal(100, allocator.AllocateMemory(100).Length);
+        allocator.Release();
+
+        Assert.Equal(1, Statistics.GetSnapshot().LimitExceeded);
+    }
+
+    [Fact]
+    public void Suspend_ThenResume_SameAllocatorFreshMemoryNewLimit()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 10);
+        Memory<byte> before = allocator.AllocateMemory(10);
+
+        allocator.Suspend();
+        Assert.True(Released.Is(before));
+        Assert.Throws<ObjectDisposedException>(() => allocator.AllocateMemory(1));
+
+        Assert.True(allocator.TryResume(endpoint: null, maxBytes: 1000));
+        Assert.Equal(500, allocator.AllocateMemory(500).Length);
+        allocator.Release();
+
+        Assert.False(allocator.TryResume(endpoint: null, maxBytes: 0));
+        Assert.Equal(2, Statistics.GetSnapshot().Requests);
+    }
+
+    [Fact]
+    public void AllocateMemory_ManyThreads_RegionsNeverOverlap()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        var memories = new Memory<byte>[4][];
+
+        Parallel.For(0, 4, thread =>
+        {
+            memories[thread] = new Memory<byte>[500];
+            for (int i = 0; i < 500; i++)
+            {
+                Memory<byte> memory = allocator.AllocateMemory(48);
+                memory.Span.Fill((byte)(thread + 1));
+                memories[thread][i] = memory;
+            }
+        });
+
+        for (int thread = 0; thread < 4; thread++)
+        {
+            Assert.All(memories[thread], m => Assert.False(m.Span.ContainsAnyExcept((byte)(thread + 1))));
+        }
+
+        allocator.Release();
+    }
+}

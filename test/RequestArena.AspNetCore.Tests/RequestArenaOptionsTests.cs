@@ -1,0 +1,119 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace RequestArena.AspNetCore.Tests;
+
+public sealed class RequestArenaOptionsTests
+{
+    [Fact]
+    public void Defaults_AreDocumentedValues()
+    {
+        var options = new RequestArenaOptions();
+
+        Assert.Equal(0, options.MaxBytesPerRequest);
+        Assert.Equal(64 * 1024, options.SlabSize);
+        Assert.Equal(32L * 1024 * 1024, options.MaxRetainedBytes);
+        Assert.True(options.ZeroMemory);
+        Assert.Equal(503, options.LimitExceededStatusCode);
+    }
+
+    [Theory]
+    [InlineData("MaxBytesPerRequest", "MaxBytesPerRequest must be 0 (unlimited) or positive; it was -1.")]
+    [InlineData("SlabSize", "SlabSize must be from 4096 to 16777216 bytes; it was 100.")]
+    [InlineData("MaxRetainedBytes", "MaxRetainedBytes must be 0 or positive; it was -5.")]
+    [InlineData("LimitExceededStatusCode", "LimitExceededStatusCode must be an HTTP error status from 400 to 599; it was 200.")]
+    public async Task Start_InvalidOption_FailsWithMessageNamingIt(string option, string expected)
+    {
+        Action<RequestArenaOptions> configure = option switch
+        {
+            "MaxBytesPerRequest" => o => o.MaxBytesPerRequest = -1,
+            "SlabSize" => o => o.SlabSize = 100,
+            "MaxRetainedBytes" => o => o.MaxRetainedBytes = -5,
+            _ => o => o.LimitExceededStatusCode = 200,
+        };
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => ArenaTestHost.StartAsync(app => app.MapGet("/", () => "x"), configure));
+
+        Assert.Contains("RequestArenaOptions." + expected, Assert.Single(ex.Failures));
+    }
+
+    [Fact]
+    public async Task Start_SeveralInvalidOptions_ReportsEveryFailure()
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => ArenaTestHost.StartAsync(
+            app => app.MapGet("/", () => "x"),
+            o =>
+            {
+                o.SlabSize = 0;
+                o.LimitExceededStatusCode = 700;
+            }));
+
+        Assert.Equal(2, ex.Failures.Count());
+    }
+
+    [Fact]
+    public async Task Start_InvalidOptionWithoutAnyRequest_StillFails()
+    {
+        // ValidateOnStart: the host refuses to start even though nothing has asked for the options yet.
+        await Assert.ThrowsAsync<OptionsValidationException>(() => ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena(o => o.SlabSize = 1),
+            app => app.MapGet("/", () => "no arena middleware here")));
+    }
+
+    [Fact]
+    public async Task SlabSize_IsTheSlabSizeOfThePool()
+    {
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/alloc/{bytes:int}", (int bytes, IModuleAllocator arena) => arena.AllocateMemory(bytes).Length),
+            o => o.SlabSize = 4096);
+
+        await host.Client.GetStringAsync("/alloc/100");
+        await host.Client.GetStringAsync("/alloc/5000");
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 2, "both arenas are released");
+
+        RequestArenaStatisticsSnapshot snapshot = host.Statistics.GetSnapshot();
+        Assert.Equal(4096, snapshot.Pool.PooledBytes);
+        Assert.Equal(1, snapshot.Pool.OversizeRented);
+    }
+
+    [Fact]
+    public async Task MaxRetainedBytes_Zero_PoolKeepsNothing()
+    {
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/", (IModuleAllocator arena) => arena.AllocateMemory(100).Length),
+            o => o.MaxRetainedBytes = 0);
+
+        await host.Client.GetStringAsync("/");
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 1, "the arena is released");
+
+        Assert.Equal(0, host.Statistics.GetSnapshot().Pool.PooledBytes);
+        Assert.Equal(1, host.Statistics.GetSnapshot().Pool.SlabsDropped);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ZeroMemory_IsPassedToTheArenas(bool zero)
+    {
+        using ServiceProvider provider = new ServiceCollection().AddRequestArena(o => o.ZeroMemory = zero).BuildServiceProvider();
+
+        Arena arena = provider.GetRequiredService<RequestArenaPools>().ArenaPool.Rent();
+
+        Assert.Equal(zero, arena.ZeroMemory);
+    }
+
+    [Fact]
+    public async Task LimitExceededStatusCode_IsTheStatusOfOverLimitResponses()
+    {
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/", (IModuleAllocator arena) => arena.AllocateMemory(11).Length),
+            o =>
+            {
+                o.MaxBytesPerRequest = 10;
+                o.LimitExceededStatusCode = 507;
+            });
+
+        Assert.Equal(507, (int)(await host.Client.GetAsync("/")).StatusCode);
+    }
+}
