@@ -333,6 +333,22 @@ public sealed class RequestArenaMiddlewareTests
     }
 
     [Fact]
+    public async Task Handler_LimitFromOwnArenaAfterTakingAllocator_CountedOnce()
+    {
+        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/own", (IModuleAllocator unused) =>
+        {
+            using var own = new Arena(new ArenaOptions { MaxBytes = 10 });
+            own.AllocateMemory(11);
+            return "never";
+        }));
+
+        HttpResponseMessage response = await host.Client.GetAsync("/own");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(1, host.Statistics.GetSnapshot().LimitExceeded);
+    }
+
+    [Fact]
     public async Task Feature_AfterMiddlewareReturned_IsRemovedFromRequest()
     {
         await using var host = await ArenaTestHost.StartCustomAsync(
@@ -387,6 +403,42 @@ public sealed class RequestArenaMiddlewareTests
         Assert.True(host.Probe.Memories.TryPeek(out Memory<byte> failed));
         Assert.True(Released.Is(failed));
         await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 2, "both passes' arenas are released");
+    }
+
+    [Fact]
+    public async Task Pipeline_ReExecutedByStatusCodePages_KeepsAllocatorAndItsMemory()
+    {
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena(),
+            app =>
+            {
+                app.UseStatusCodePagesWithReExecute("/status/{0}");
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/missing-thing", (IModuleAllocator arena, Probe probe) =>
+                {
+                    probe.Allocators.Enqueue(arena);
+                    Memory<byte> memory = arena.AllocateMemory(16);
+                    memory.Span.Fill(42);
+                    probe.Memories.Enqueue(memory);
+                    return Results.StatusCode(404);
+                });
+                app.MapGet("/status/{code:int}", (int code, HttpContext context, IModuleAllocator arena, Probe probe) =>
+                {
+                    probe.Allocators.Enqueue(context.GetRequestArena());
+                    probe.Memories.TryPeek(out Memory<byte> first);
+                    bool firstAlive = !first.Span.ContainsAnyExcept((byte)42);
+                    return Results.Text($"{code} same={ReferenceEquals(arena, context.GetRequestArena())} alive={firstAlive}");
+                });
+            });
+
+        HttpResponseMessage response = await host.Client.GetAsync("/missing-thing");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("404 same=True alive=True", await response.Content.ReadAsStringAsync());
+        Assert.Single(host.Probe.Allocators.Distinct(ReferenceEqualityComparer.Instance));
+        Assert.True(host.Probe.Memories.TryPeek(out Memory<byte> memory));
+        await Released.WaitUntilAsync(() => Released.Is(memory), "the request's memory is released after the response");
     }
 
     private sealed record ProblemBody(string? Title, int Status, string? Detail);

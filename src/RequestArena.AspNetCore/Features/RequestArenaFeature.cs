@@ -72,11 +72,22 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
                 $"The request arena is disabled for endpoint '{endpoint!.DisplayName}' by DisableRequestArena() or [DisableRequestArena]; remove it to use the arena (IModuleAllocator, GetRequestArena()) there.");
         }
 
+        // An earlier pass of this request through the middleware (the pipeline re-executed by UseExceptionHandler or
+        // UseStatusCodePagesWithReExecute) already has an allocator, and the request's DI scope has cached it: keep
+        // one per request. A suspended one (the earlier pass failed) starts over with this endpoint's limit.
+        if (context.Features.Get<RequestArenaAllocator>() is { IsReleased: false } earlier
+            && (earlier.IsActive || earlier.TryResume(endpoint, maxBytes)))
+        {
+            return Interlocked.CompareExchange(ref _allocator, earlier, null) ?? earlier;
+        }
+
         var allocator = new RequestArenaAllocator(runtime, endpoint, maxBytes);
         if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
         {
             return winner;
         }
+
+        context.Features.Set(allocator);
 
         // Release after the response has been sent, so arena memory may back the response body. Registered only now
         // that the arena is used: a request that never touches it registers nothing.

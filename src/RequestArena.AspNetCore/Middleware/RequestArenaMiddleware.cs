@@ -93,10 +93,8 @@ internal sealed class RequestArenaMiddleware
 
             if (allocator is not null)
             {
-                // Suspended below (memory released now rather than at OnCompleted, which not every server runs after
-                // a failure) and left findable, so a re-executed pipeline (UseExceptionHandler) resumes the allocator
-                // the request's scoped services have captured.
-                context.Features.Set(allocator);
+                // Suspended below: memory released now rather than at OnCompleted, which not every server runs after
+                // a failure. A re-executed pipeline (UseExceptionHandler) finds it on the request and resumes it.
                 _runtime.AllocatorsSuspended = true;
             }
 
@@ -106,8 +104,9 @@ internal sealed class RequestArenaMiddleware
                 throw;
             }
 
-            // Count once whether the request's own arena refused the allocation or another arena did.
-            if (allocator is null || !allocator.IsActive)
+            // Count once whether the request's own arena refused the allocation or another arena did; the allocator
+            // counts at release only if it holds an arena.
+            if (allocator is null || !allocator.IsActive || !allocator.HasArena)
             {
                 _runtime.Metrics.LimitExceeded(context.GetEndpoint());
             }
