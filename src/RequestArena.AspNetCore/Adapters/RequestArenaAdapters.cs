@@ -29,6 +29,8 @@ internal sealed class RequestArenaAdapters
         RequestArenaAdapters? adapters = context.Features.Get<RequestArenaAdapters>();
 
         // Features can outlive a request on a pooled connection, so the holder must belong to this request's handle.
+        // Like the rest of HttpContext this is not meant for two threads' first use at the same instant; DI, which
+        // most handlers go through, serialises scoped resolutions itself.
         if (adapters is null || adapters._handle != handle)
         {
             adapters = new RequestArenaAdapters(context, handle);

@@ -74,7 +74,6 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         (allocator as Arena)?.RegisterForCleanup(this);
     }
 
-
     private RpcScopeEnvironment(IModuleAllocator allocator, bool ownsArena)
     {
         ArgumentNullException.ThrowIfNull(allocator);
