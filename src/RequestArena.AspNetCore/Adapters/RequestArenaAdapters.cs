@@ -82,7 +82,7 @@ internal sealed class RequestArenaAdapters
     // The arena behind the request's handle. An adapter built on it registers itself for the arena's cleanup, which
     // is what releases it with the request.
     private IModuleAllocator Source() =>
-        _handle is RequestArenaAllocator allocator ? RequestArenaAccess.GetOrRentArena(allocator) : _handle;
+        _handle is RequestArenaAllocator allocator ? allocator.GetOrRentArena() : _handle;
 
     private T Attach<T>(T adapter)
         where T : IDisposable

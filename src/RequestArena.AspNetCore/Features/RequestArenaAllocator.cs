@@ -48,7 +48,7 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
 
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
-        Arena arena = Volatile.Read(ref _arena) ?? RentArena();
+        Arena arena = Volatile.Read(ref _arena) ?? GetOrRentArena();
         Memory<byte> memory;
         try
         {
@@ -144,9 +144,11 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
         RequestArenaLog.Released(_runtime.Logger, endpointName, allocated, slabs);
     }
 
+    // The request's arena, rented now if it has none yet; refuses a request that has ended. The adapters hang off
+    // the Arena itself (as its cleanups) so they are released exactly when its memory goes back.
     // Locking on the allocator itself (not a dedicated lock object) saves an allocation per request; the type is
     // internal, and only this class locks on its instances.
-    private Arena RentArena()
+    public Arena GetOrRentArena()
     {
         lock (this)
         {

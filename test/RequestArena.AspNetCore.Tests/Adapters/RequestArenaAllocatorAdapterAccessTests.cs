@@ -1,10 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using RequestArena.AspNetCore.Adapters;
 
 namespace RequestArena.AspNetCore.Tests.Adapters;
 
-public sealed class RequestArenaAccessTests
+// RequestArenaAllocator.GetOrRentArena as the adapters use it, on a host with the adapters registered.
+public sealed class RequestArenaAllocatorAdapterAccessTests
 {
     [Fact]
     public async Task GetOrRentArena_ReturnsTheArenaTheHandleAllocatesFrom()
@@ -13,9 +13,9 @@ public sealed class RequestArenaAccessTests
         {
             var handle = (RequestArenaAllocator)context.GetRequestArena();
             bool rentedBefore = handle.HasArena;
-            Arena arena = RequestArenaAccess.GetOrRentArena(handle);
+            Arena arena = handle.GetOrRentArena();
             arena.AllocateMemory(100);
-            return $"{rentedBefore} {handle.HasArena} {ReferenceEquals(arena, RequestArenaAccess.GetOrRentArena(handle))} {handle.AllocatedBytes}";
+            return $"{rentedBefore} {handle.HasArena} {ReferenceEquals(arena, handle.GetOrRentArena())} {handle.AllocatedBytes}";
         }));
 
         Assert.Equal("False True True 100", await host.Client.GetStringAsync("/arena"));
@@ -28,7 +28,7 @@ public sealed class RequestArenaAccessTests
         await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/late", (HttpContext context) =>
         {
             var handle = (RequestArenaAllocator)context.GetRequestArena();
-            RequestArenaAccess.GetOrRentArena(handle);
+            handle.GetOrRentArena();
             captured.Set(handle);
             return "ok";
         }));
@@ -37,6 +37,6 @@ public sealed class RequestArenaAccessTests
         RequestArenaAllocator handle = await captured.Task;
 
         Assert.True(await Captured<RequestArenaAllocator>.EventuallyAsync(() => handle.IsReleased));
-        Assert.Throws<ObjectDisposedException>(() => RequestArenaAccess.GetOrRentArena(handle));
+        Assert.Throws<ObjectDisposedException>(() => handle.GetOrRentArena());
     }
 }
