@@ -31,6 +31,13 @@ public sealed class RequestArenaOptions
     public long MaxRetainedBytes { get; set; } = 32L * 1024 * 1024;
 
     /// <summary>
+    /// Where the middleware's slab pool takes its slabs; null (the default) uses pinned managed arrays. Set
+    /// <see cref="NativeMemorySlabProvider"/> for slabs outside the GC heap, or a
+    /// <c>RequestArena.Adapters.SharedMemorySlabProvider</c> for slabs another process can map.
+    /// </summary>
+    public ISlabProvider? SlabProvider { get; set; }
+
+    /// <summary>
     /// When true (the default) every byte a request gets from its arena reads 0. Turning it off lets a request read
     /// bytes an earlier request wrote: leave it on unless every caller overwrites what it allocates.
     /// </summary>

@@ -92,6 +92,26 @@ public sealed class RequestArenaOptionsTests
         Assert.Equal(1, host.Statistics.GetSnapshot().Pool.SlabsDropped);
     }
 
+    [Fact]
+    public void SlabProvider_IsThePoolsSource()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using (ServiceProvider services = new ServiceCollection().AddRequestArena(o => o.SlabProvider = provider).BuildServiceProvider())
+        {
+            ArenaPool pool = services.GetRequiredService<RequestArenaPools>().ArenaPool;
+            Arena arena = pool.Rent();
+            Memory<byte> memory = arena.AllocateMemory(100);
+
+            Assert.Same(provider, pool.SlabPool.Provider);
+            Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out _));
+            Assert.Equal(pool.SlabPool.SlabSize, provider.OutstandingBytes);
+            pool.Return(arena);
+        }
+
+        // The host's pool is freed with the container, and native slabs with it.
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

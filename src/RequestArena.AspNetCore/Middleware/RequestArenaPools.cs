@@ -13,6 +13,7 @@ internal sealed class RequestArenaPools : IDisposable
         {
             SlabSize = value.SlabSize,
             MaxRetainedBytes = value.MaxRetainedBytes,
+            Provider = value.SlabProvider,
         });
 
         // Arena objects are small; keeping more of them than ArenaPool's default means bursts of concurrent
