@@ -174,59 +174,78 @@ public sealed class SlabPool : IDisposable
         return slab;
     }
 
-    internal void Return(Slab slab, int used, bool zero)
+    // Everything an arena held, at its reset: one lock for all of it rather than one per slab.
+    internal void Return(ReadOnlySpan<Arena.SlabUse> slabs, bool zero)
     {
-        bool keep;
-        lock (_lock)
-        {
-            _returned++;
-            _returnsSinceTick++;
-            keep = !_disposed && (long)(_pooledCount + 1) * SlabSize <= _maxRetainedBytes;
-            if (!keep)
-            {
-                _dropped++;
-            }
-        }
-
-        if (!keep)
-        {
-            FreeToProvider(slab);
-            return;
-        }
-
         // Clearing after the request rather than at hand-out keeps zeroing off the allocation path and off the
-        // next request's latency; only the used prefix is touched.
-        if (zero)
+        // next request's latency; only the used prefix is touched. It happens before the lock, on the assumption
+        // (nearly always true) that the pool has room; a slab dropped at the cap was cleared for nothing.
+        int regular = 0;
+        foreach (ref readonly Arena.SlabUse use in slabs)
         {
-            slab.Clear(Math.Max(used, slab.DirtyBytes));
-            slab.DirtyBytes = 0;
-        }
-        else
-        {
-            slab.DirtyBytes = Math.Max(slab.DirtyBytes, used);
-        }
-
-        lock (_lock)
-        {
-            if (_disposed || (long)(_pooledCount + 1) * SlabSize > _maxRetainedBytes)
+            Slab slab = use.Slab;
+            if (slab.Oversize)
             {
-                _dropped++;
-                keep = false;
+                continue;
+            }
+
+            regular++;
+            if (zero)
+            {
+                slab.Clear(Math.Max(use.Used, slab.DirtyBytes));
+                slab.DirtyBytes = 0;
             }
             else
             {
-                if (_pooledCount == _pooled.Length)
-                {
-                    Array.Resize(ref _pooled, _pooled.Length * 2);
-                }
-
-                _pooled[_pooledCount++] = slab;
+                slab.DirtyBytes = Math.Max(slab.DirtyBytes, use.Used);
             }
         }
 
-        if (!keep)
+        Slab[]? dropped = null;
+        int droppedCount = 0;
+        if (regular > 0)
         {
-            FreeToProvider(slab);
+            lock (_lock)
+            {
+                _returned += regular;
+                _returnsSinceTick += regular;
+                foreach (ref readonly Arena.SlabUse use in slabs)
+                {
+                    if (use.Slab.Oversize)
+                    {
+                        continue;
+                    }
+
+                    if (!_disposed && (long)(_pooledCount + 1) * SlabSize <= _maxRetainedBytes)
+                    {
+                        if (_pooledCount == _pooled.Length)
+                        {
+                            Array.Resize(ref _pooled, _pooled.Length * 2);
+                        }
+
+                        _pooled[_pooledCount++] = use.Slab;
+                    }
+                    else
+                    {
+                        _dropped++;
+                        (dropped ??= new Slab[regular])[droppedCount++] = use.Slab;
+                    }
+                }
+            }
+        }
+
+        for (int i = 0; i < droppedCount; i++)
+        {
+            FreeToProvider(dropped![i]);
+        }
+
+        // Oversize blocks are never pooled: they go straight back to the provider.
+        foreach (ref readonly Arena.SlabUse use in slabs)
+        {
+            if (use.Slab.Oversize)
+            {
+                ReturnOversize(use.Slab);
+            }
         }
     }
 
