@@ -74,8 +74,12 @@ public sealed class RequestArenaOptionsTests
         await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 2, "both arenas are released");
 
         RequestArenaStatisticsSnapshot snapshot = host.Statistics.GetSnapshot();
-        Assert.Equal(4096, snapshot.Pool.PooledBytes);
+        Assert.Equal(1, snapshot.Pool.PooledSlabs);
         Assert.Equal(1, snapshot.Pool.OversizeRented);
+
+        // 5000 bytes is over a 4 KiB slab: the pool kept it as an 8 KiB oversize block for the next large request.
+        Assert.Equal(1, snapshot.Pool.PooledOversizeBlocks);
+        Assert.Equal(4096 + 8192, snapshot.Pool.PooledBytes);
     }
 
     [Fact]
