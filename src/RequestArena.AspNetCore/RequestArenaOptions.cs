@@ -31,10 +31,25 @@ public sealed class RequestArenaOptions
     public long MaxRetainedBytes { get; set; } = 32L * 1024 * 1024;
 
     /// <summary>
+    /// Where the middleware's slab pool takes its slabs; null (the default) uses pinned managed arrays. Set
+    /// <see cref="NativeMemorySlabProvider"/> for slabs outside the GC heap, or a
+    /// <c>RequestArena.Adapters.SharedMemorySlabProvider</c> for slabs another process can map.
+    /// </summary>
+    public ISlabProvider? SlabProvider { get; set; }
+
+    /// <summary>
     /// When true (the default) every byte a request gets from its arena reads 0. Turning it off lets a request read
     /// bytes an earlier request wrote: leave it on unless every caller overwrites what it allocates.
     /// </summary>
     public bool ZeroMemory { get; set; } = true;
+
+    /// <summary>
+    /// When true (the default) memory a request got from its arena throws <see cref="ObjectDisposedException"/> once
+    /// the request has ended, even after its slab serves another request. Turning it off hands out plain
+    /// array-backed memory: a little cheaper to read through (no <see cref="System.Buffers.MemoryManager{T}"/> on every
+    /// <c>.Span</c>), but memory kept past its request then silently aliases whatever request uses the slab next.
+    /// </summary>
+    public bool DetectUseAfterRelease { get; set; } = true;
 
     /// <summary>
     /// The status code sent when an <see cref="ArenaLimitExceededException"/> escapes the endpoint before the

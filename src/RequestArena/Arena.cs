@@ -21,7 +21,10 @@ namespace RequestArena;
 /// </remarks>
 public sealed unsafe class Arena : IModuleAllocator, IDisposable
 {
-    private const int InitialGrain = 8 * 1024;
+    // The first chunk a thread carves in a cycle: half a slab (at most 32 KiB), so a lone thread carves a 64 KiB slab
+    // in two steps while a request that hops to another thread still finds the other half free. Each further chunk
+    // doubles, up to a whole slab.
+    private const int MaxInitialGrain = 32 * 1024;
     private const int MaxChunksKept = 8;
 
     // The calling thread's chunk of whichever arena it used last; a reference compare tells the fast path whether
@@ -49,7 +52,8 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private int _slabCount;
     private int _currentSlab = -1;   // index in _slabs of the slab chunks are carved from
     private int _cursor;             // carve position in the current slab
-    private int _grain = InitialGrain;
+    private readonly int _initialGrain;
+    private int _grain;
     private long _otherRequested;    // bytes handed out outside chunks (oversize)
     private long _slabsRented;       // slabs and oversize blocks rented since the arena was created
 
@@ -87,6 +91,8 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         _zero = options.ZeroMemory;
         _checked = options.DetectUseAfterRelease;
         _slabSize = pool.SlabSize;
+        _initialGrain = Math.Min(MaxInitialGrain, pool.SlabSize / 2);
+        _grain = _initialGrain;
     }
 
     /// <summary>The pool this arena rents slabs from.</summary>
@@ -691,28 +697,19 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                 _chunkCount = dispose ? 0 : MaxChunksKept;
             }
 
+            // Invalidate before any slab can be reused, so no old Memory<byte> can see the next owner's bytes.
             for (int i = 0; i < _slabCount; i++)
             {
-                ref SlabUse use = ref _slabs[i];
-
-                // Invalidate before the slab can be reused, so no old Memory<byte> can see the next owner's bytes.
-                use.Lease?.Release();
-                if (use.Slab.Oversize)
-                {
-                    _pool.ReturnOversize(use.Slab);
-                }
-                else
-                {
-                    _pool.Return(use.Slab, use.Used, _zero);
-                }
-
-                use = default;
+                _slabs[i].Lease?.Release();
             }
+
+            _pool.Return(_slabs.AsSpan(0, _slabCount), _zero);
+            Array.Clear(_slabs, 0, _slabCount);
 
             _slabCount = 0;
             _currentSlab = -1;
             _cursor = 0;
-            _grain = InitialGrain;
+            _grain = _initialGrain;
             _otherRequested = 0;
         }
 
@@ -725,7 +722,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private List<Exception>? RunCleanups()
     {
         List<Exception>? errors = null;
-        while (true)
+        while (Volatile.Read(ref _cleanupCount) != 0)
         {
             IDisposable[]? batch;
             int count;
@@ -753,7 +750,16 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                     (errors ??= []).Add(ex);
                 }
             }
+
+            // Keep the array for the next cycle unless a cleanup registered new ones meanwhile.
+            Array.Clear(batch!, 0, count);
+            lock (_lock)
+            {
+                _cleanups ??= batch;
+            }
         }
+
+        return errors;
     }
 
     private static int AlignOffset(byte* baseAddress, int offset, int alignment)
@@ -769,7 +775,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return offset - (int)(address & (alignment - 1));
     }
 
-    private struct SlabUse(Slab slab, SlabLease? lease)
+    internal struct SlabUse(Slab slab, SlabLease? lease)
     {
         public readonly Slab Slab = slab;
         public readonly SlabLease? Lease = lease;

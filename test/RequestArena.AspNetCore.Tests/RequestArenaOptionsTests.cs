@@ -15,6 +15,7 @@ public sealed class RequestArenaOptionsTests
         Assert.Equal(64 * 1024, options.SlabSize);
         Assert.Equal(32L * 1024 * 1024, options.MaxRetainedBytes);
         Assert.True(options.ZeroMemory);
+        Assert.True(options.DetectUseAfterRelease);
         Assert.Equal(503, options.LimitExceededStatusCode);
     }
 
@@ -73,8 +74,12 @@ public sealed class RequestArenaOptionsTests
         await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 2, "both arenas are released");
 
         RequestArenaStatisticsSnapshot snapshot = host.Statistics.GetSnapshot();
-        Assert.Equal(4096, snapshot.Pool.PooledBytes);
+        Assert.Equal(1, snapshot.Pool.PooledSlabs);
         Assert.Equal(1, snapshot.Pool.OversizeRented);
+
+        // 5000 bytes is over a 4 KiB slab: the pool kept it as an 8 KiB oversize block for the next large request.
+        Assert.Equal(1, snapshot.Pool.PooledOversizeBlocks);
+        Assert.Equal(4096 + 8192, snapshot.Pool.PooledBytes);
     }
 
     [Fact]
@@ -89,6 +94,50 @@ public sealed class RequestArenaOptionsTests
 
         Assert.Equal(0, host.Statistics.GetSnapshot().Pool.PooledBytes);
         Assert.Equal(1, host.Statistics.GetSnapshot().Pool.SlabsDropped);
+    }
+
+    [Fact]
+    public void SlabProvider_IsThePoolsSource()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using (ServiceProvider services = new ServiceCollection().AddRequestArena(o => o.SlabProvider = provider).BuildServiceProvider())
+        {
+            ArenaPool pool = services.GetRequiredService<RequestArenaPools>().ArenaPool;
+            Arena arena = pool.Rent();
+            Memory<byte> memory = arena.AllocateMemory(100);
+
+            Assert.Same(provider, pool.SlabPool.Provider);
+            Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out _));
+            Assert.Equal(pool.SlabPool.SlabSize, provider.OutstandingBytes);
+            pool.Return(arena);
+        }
+
+        // The host's pool is freed with the container, and native slabs with it.
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void DetectUseAfterRelease_IsPassedToTheArenas(bool detect)
+    {
+        using ServiceProvider provider = new ServiceCollection().AddRequestArena(o => o.DetectUseAfterRelease = detect).BuildServiceProvider();
+        ArenaPool pool = provider.GetRequiredService<RequestArenaPools>().ArenaPool;
+        Arena arena = pool.Rent();
+
+        Memory<byte> memory = arena.AllocateMemory(16);
+        pool.Return(arena);
+
+        // Checked memory is backed by a slab lease and dies with the arena; unchecked memory is a plain array slice.
+        Assert.Equal(!detect, System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out _));
+        if (detect)
+        {
+            Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+        }
+        else
+        {
+            Assert.Equal(16, memory.Span.Length);
+        }
     }
 
     [Theory]

@@ -24,7 +24,84 @@ public class SlabPoolTests
         Assert.Equal(0, after.SlabsInUse);
         Assert.Equal(0, after.OversizeInUse);
         Assert.Equal(after.SlabsRented, after.PooledSlabs);
-        Assert.Equal(after.PooledSlabs * 4096L, after.PooledBytes);
+        Assert.Equal(1, after.PooledOversizeBlocks);
+        Assert.Equal(after.PooledSlabs * 4096L + 32 * 1024, after.PooledBytes);
+    }
+
+    [Fact]
+    public void Oversize_ReturnedBlock_IsReusedZeroedByTheNextLargeAllocation()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        nint first;
+        using (var arena = new Arena(pool))
+        {
+            Memory<byte> big = arena.AllocateMemory(20_000);
+            big.Span.Fill(0xEE);
+            first = TestPools.AddressOf(big);
+        }
+
+        using var next = new Arena(pool);
+        Memory<byte> again = next.AllocateMemory(30_000);
+
+        Assert.Equal(first, TestPools.AddressOf(again));
+        Assert.True(again.Span.IndexOfAnyExcept((byte)0) < 0);
+        SlabPoolStatistics stats = pool.GetStatistics();
+        Assert.Equal(2, stats.OversizeRented);
+        Assert.Equal(32 * 1024, stats.ProviderAllocatedBytes);
+    }
+
+    [Fact]
+    public void Oversize_LargerThanThePoolKeeps_GoesBackToTheProvider()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 1 << 20, provider: provider);
+        Assert.Equal(4096 * 64, pool.MaxPooledBlockLength);
+
+        using (var arena = new Arena(pool))
+        {
+            arena.AllocateMemory(4096 * 64 + 1);
+        }
+
+        Assert.Equal(0, provider.OutstandingBytes);
+        Assert.Equal(0, pool.GetStatistics().PooledOversizeBlocks);
+        Assert.Equal(0, pool.GetStatistics().OversizeInUse);
+    }
+
+    [Fact]
+    public void Oversize_PooledBlocksCountAgainstTheCap()
+    {
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 64 * 1024);
+        using (var arena = new Arena(pool))
+        {
+            arena.AllocateMemory(16_000);
+            arena.AllocateMemory(16_000);
+            arena.AllocateMemory(16_000);
+            arena.AllocateMemory(16_000);
+            arena.AllocateMemory(16_000);
+        }
+
+        SlabPoolStatistics stats = pool.GetStatistics();
+        Assert.True(stats.PooledBytes <= 64 * 1024, $"pooled {stats.PooledBytes}");
+        Assert.Equal(4, stats.PooledOversizeBlocks);
+        Assert.Equal(1, stats.SlabsDropped);
+    }
+
+    [Fact]
+    public void Trim_FreesOversizeBlocksToo()
+    {
+        var provider = new NativeMemorySlabProvider();
+        using var pool = TestPools.Create(slabSize: 4096, provider: provider);
+        using (var arena = new Arena(pool))
+        {
+            arena.AllocateMemory(100);
+            arena.AllocateMemory(50_000);
+        }
+
+        pool.Trim();
+
+        Assert.Equal(0, provider.OutstandingBytes);
+        Assert.Equal(0, pool.GetStatistics().PooledBytes);
+        Assert.Equal(2, pool.GetStatistics().SlabsTrimmed);
     }
 
     [Fact]

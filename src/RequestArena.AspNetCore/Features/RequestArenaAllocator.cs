@@ -63,7 +63,7 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
                 ThrowReleased();
             }
 
-            Arena arena = Volatile.Read(ref _arena) ?? RentArena();
+            Arena arena = Volatile.Read(ref _arena) ?? GetOrRentArena();
             try
             {
                 return arena.AllocateMemory(cbAllocation);
@@ -123,7 +123,7 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
             endpoint = _endpoint;
         }
 
-        // Outside the lock: an allocation in flight may be waiting for it in RentArena.
+        // Outside the lock: an allocation in flight may be waiting for it in GetOrRentArena.
         WaitForAllocationsInFlight();
 
         bool limitExceeded;
@@ -178,9 +178,11 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
         }
     }
 
+    // The request's arena, rented now if it has none yet; refuses a request that has ended. The adapters hang off
+    // the Arena itself (as its cleanups) so they are released exactly when its memory goes back.
     // Locking on the allocator itself (not a dedicated lock object) saves an allocation per request; the type is
     // internal, and only this class locks on its instances.
-    private Arena RentArena()
+    public Arena GetOrRentArena()
     {
         lock (this)
         {

@@ -13,13 +13,14 @@ internal sealed class RequestArenaPools : IDisposable
         {
             SlabSize = value.SlabSize,
             MaxRetainedBytes = value.MaxRetainedBytes,
+            Provider = value.SlabProvider,
         });
 
         // Arena objects are small; keeping more of them than ArenaPool's default means bursts of concurrent
         // requests reuse arenas (and their per-thread chunks) instead of allocating new ones.
         ArenaPool = new ArenaPool(
             SlabPool,
-            new ArenaOptions { ZeroMemory = value.ZeroMemory, DetectUseAfterRelease = true },
+            new ArenaOptions { ZeroMemory = value.ZeroMemory, DetectUseAfterRelease = value.DetectUseAfterRelease },
             maximumRetained: Environment.ProcessorCount * 16);
     }
 

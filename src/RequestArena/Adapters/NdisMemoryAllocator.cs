@@ -156,7 +156,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
     /// <param name="length">Total bytes wanted; at least 1.</param>
     /// <param name="flags">The flags for every block.</param>
     /// <param name="minimumBlockLength">The shortest block worth having; from 1 to <paramref name="length"/>.</param>
-    /// <param name="blocks">The blocks in address-independent order of allocation, covering exactly
+    /// <param name="blocks">The blocks in the order they were allocated, covering exactly
     /// <paramref name="length"/> bytes; empty when the call fails.</param>
     /// <param name="highestAcceptableAddress">As for <see cref="AllocateMemory"/>.</param>
     /// <returns>

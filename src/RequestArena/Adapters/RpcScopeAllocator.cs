@@ -60,7 +60,7 @@ public static class RpcScopeAllocator
         }
 
         Arena arena = options is null ? new Arena() : new Arena(options);
-        s_current.Value = new RpcScopeEnvironment(arena);
+        s_current.Value = RpcScopeEnvironment.CreateEnabled(arena);
         return RpcStatus.Ok;
     }
 

@@ -74,11 +74,6 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         (allocator as Arena)?.RegisterForCleanup(this);
     }
 
-    internal RpcScopeEnvironment(Arena ownedArena)
-        : this(ownedArena, ownsArena: true)
-    {
-    }
-
     private RpcScopeEnvironment(IModuleAllocator allocator, bool ownsArena)
     {
         ArgumentNullException.ThrowIfNull(allocator);
@@ -100,6 +95,10 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             _ownedArena = ownsArena ? arena : null;
         }
     }
+
+    // What RpcScopeAllocator.EnableAllocate establishes: an environment that owns its arena and gives it back when
+    // disabled. A factory rather than a constructor overload, which would win overload resolution for every Arena.
+    internal static RpcScopeEnvironment CreateEnabled(Arena ownedArena) => new(ownedArena, ownsArena: true);
 
     /// <summary>
     /// True when <see cref="RpcScopeAllocator.EnableAllocate()"/> established the environment, so

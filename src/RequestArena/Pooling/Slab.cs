@@ -3,14 +3,17 @@ namespace RequestArena;
 // One block from the provider. Arenas carve it; the pool keeps it between arenas.
 internal sealed unsafe class Slab
 {
-    public Slab(SlabBlock block, bool oversize)
+    // SizeClass of an oversize block that is not pooled (larger than the pool keeps).
+    public const int Unpooled = -1;
+
+    public Slab(SlabBlock block, int sizeClass)
     {
         Block = block;
         Address = (byte*)block.Address;
         Length = block.Length;
         Array = block.Array;
         ArrayOffset = block.Offset;
-        Oversize = oversize;
+        SizeClass = sizeClass;
 
         // Fresh provider memory may hold anything; an arena that zeroes clears it before first use.
         DirtyBytes = block.Length;
@@ -21,7 +24,7 @@ internal sealed unsafe class Slab
     public readonly int Length;
     public readonly byte[]? Array;
     public readonly int ArrayOffset;
-    public readonly bool Oversize;
+    public readonly int SizeClass;   // 0: a slab; k > 0: a pooled block of SlabSize << k; Unpooled
 
     // Length of the prefix that may hold non-zero bytes. Only touched while the slab is owned by one arena or
     // under the pool's lock, so it needs no synchronisation of its own.

@@ -7,11 +7,20 @@ namespace RequestArena;
 /// out to an arena that zeroes.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Blocks larger than a slab (the oversize path) are pooled too, in size classes of a slab size times a power of two,
+/// up to 64 slabs or a quarter of the cap, whichever is smaller; larger ones go straight back to the provider. Without
+/// that, every large request would allocate a fresh pinned array that only a gen2 collection reclaims.
+/// </para>
+/// <para>
 /// Rent and return take a lock: an arena touches the pool once per slab (64 KiB by default), not per allocation,
 /// so a striped or lock-free pool would buy nothing measurable here.
+/// </para>
 /// </remarks>
 public sealed class SlabPool : IDisposable
 {
+    private const int MaxPooledClassSlabs = 64;
+
     private static readonly Lazy<SlabPool> s_shared = new(() => new SlabPool(new SlabPoolOptions(), isShared: true));
 
     private readonly Lock _lock = new();
@@ -19,9 +28,12 @@ public sealed class SlabPool : IDisposable
     private readonly long _maxRetainedBytes;
     private readonly bool _isShared;
     private readonly Timer? _trimTimer;
+    private readonly int _maxClass;
 
-    private Slab[] _pooled = new Slab[16];
-    private int _pooledCount;
+    // _stacks[0] holds slabs; _stacks[k] blocks of SlabSize << k.
+    private readonly Slab[][] _stacks;
+    private readonly int[] _counts;
+    private long _pooledBytes;
     private bool _disposed;
 
     private long _rented;
@@ -56,6 +68,20 @@ public sealed class SlabPool : IDisposable
         _provider = options.Provider ?? PinnedArraySlabProvider.Instance;
         _isShared = isShared;
 
+        long largestPooled = Math.Min((long)MaxPooledClassSlabs * SlabSize, _maxRetainedBytes / 4);
+        while (_maxClass < 30 && ((long)SlabSize << (_maxClass + 1)) <= Math.Min(largestPooled, Array.MaxLength / 2))
+        {
+            _maxClass++;
+        }
+
+        _stacks = new Slab[_maxClass + 1][];
+        for (int k = 0; k <= _maxClass; k++)
+        {
+            _stacks[k] = new Slab[k == 0 ? 16 : 4];
+        }
+
+        _counts = new int[_maxClass + 1];
+
         if (options.TrimInterval != Timeout.InfiniteTimeSpan)
         {
             // The timer holds the pool weakly so an undisposed pool can still be collected; it then stops itself.
@@ -70,14 +96,17 @@ public sealed class SlabPool : IDisposable
     /// <summary>Bytes per slab.</summary>
     public int SlabSize { get; }
 
-    /// <summary>The cap on bytes of idle slabs kept by the pool.</summary>
+    /// <summary>The cap on bytes of idle slabs and oversize blocks kept by the pool.</summary>
     public long MaxRetainedBytes => _maxRetainedBytes;
+
+    /// <summary>The largest oversize block the pool keeps for reuse; larger ones go back to the provider at once.</summary>
+    public int MaxPooledBlockLength => SlabSize << _maxClass;
 
     /// <summary>Where this pool's slabs come from.</summary>
     public ISlabProvider Provider => _provider;
 
-    /// <summary>Gives every idle slab back to the provider. Slabs held by arenas are not touched.</summary>
-    public void Trim() => TrimCore(int.MaxValue);
+    /// <summary>Gives every idle slab and oversize block back to the provider. Those held by arenas are not touched.</summary>
+    public void Trim() => TrimCore(long.MaxValue);
 
     /// <summary>Reads the pool's counters.</summary>
     /// <returns>A consistent snapshot.</returns>
@@ -85,13 +114,20 @@ public sealed class SlabPool : IDisposable
     {
         lock (_lock)
         {
+            int oversizePooled = 0;
+            for (int k = 1; k <= _maxClass; k++)
+            {
+                oversizePooled += _counts[k];
+            }
+
             return new SlabPoolStatistics
             {
                 SlabsRented = _rented,
                 SlabsReturned = _returned,
                 SlabsInUse = _rented - _returned,
-                PooledSlabs = _pooledCount,
-                PooledBytes = (long)_pooledCount * SlabSize,
+                PooledSlabs = _counts[0],
+                PooledOversizeBlocks = oversizePooled,
+                PooledBytes = _pooledBytes,
                 MaxRetainedBytes = _maxRetainedBytes,
                 ProviderAllocatedBytes = _providerAllocated,
                 ProviderFreedBytes = _providerFreed,
@@ -126,10 +162,132 @@ public sealed class SlabPool : IDisposable
         }
 
         _trimTimer?.Dispose();
-        TrimCore(int.MaxValue);
+        TrimCore(long.MaxValue);
     }
 
-    internal Slab Rent(bool zero)
+    internal Slab Rent(bool zero) => RentClass(0, zero);
+
+    // A block of at least `length` bytes for an allocation larger than a slab: pooled by size class when it is not
+    // too large, otherwise exactly the size asked for and freed at return.
+    internal Slab RentOversize(int length, int alignment, bool zero)
+    {
+        int sizeClass = 1;
+        while (sizeClass <= _maxClass && ((long)SlabSize << sizeClass) < length)
+        {
+            sizeClass++;
+        }
+
+        if (sizeClass <= _maxClass && alignment <= ArenaOptions.MaxAlignment)
+        {
+            return RentClass(sizeClass, zero);
+        }
+
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                ThrowHelper.ThrowPoolDisposed();
+            }
+        }
+
+        Slab slab = AllocateFromProvider(length, Math.Max(alignment, IntPtr.Size), Slab.Unpooled);
+        Interlocked.Increment(ref _oversizeRented);
+        if (zero)
+        {
+            slab.Clear(slab.Length);
+            slab.DirtyBytes = 0;
+        }
+
+        return slab;
+    }
+
+    // Everything an arena held, at its reset: one lock for all of it rather than one per block.
+    internal void Return(ReadOnlySpan<Arena.SlabUse> slabs, bool zero)
+    {
+        // Clearing after the request rather than at hand-out keeps zeroing off the allocation path and off the
+        // next request's latency; only the used prefix is touched. It happens before the lock, on the assumption
+        // (nearly always true) that the pool has room; a block dropped at the cap was cleared for nothing.
+        bool anyPooled = false;
+        foreach (ref readonly Arena.SlabUse use in slabs)
+        {
+            Slab slab = use.Slab;
+            if (slab.SizeClass == Slab.Unpooled)
+            {
+                continue;
+            }
+
+            anyPooled = true;
+            if (zero)
+            {
+                slab.Clear(Math.Max(use.Used, slab.DirtyBytes));
+                slab.DirtyBytes = 0;
+            }
+            else
+            {
+                slab.DirtyBytes = Math.Max(slab.DirtyBytes, use.Used);
+            }
+        }
+
+        Slab[]? dropped = null;
+        int droppedCount = 0;
+        if (anyPooled)
+        {
+            lock (_lock)
+            {
+                foreach (ref readonly Arena.SlabUse use in slabs)
+                {
+                    Slab slab = use.Slab;
+                    int k = slab.SizeClass;
+                    if (k == Slab.Unpooled)
+                    {
+                        continue;
+                    }
+
+                    if (k == 0)
+                    {
+                        _returned++;
+                    }
+                    else
+                    {
+                        _oversizeReturned++;
+                    }
+
+                    _returnsSinceTick++;
+                    if (!_disposed && _pooledBytes + slab.Length <= _maxRetainedBytes)
+                    {
+                        if (_counts[k] == _stacks[k].Length)
+                        {
+                            Array.Resize(ref _stacks[k], _stacks[k].Length * 2);
+                        }
+
+                        _stacks[k][_counts[k]++] = slab;
+                        _pooledBytes += slab.Length;
+                    }
+                    else
+                    {
+                        _dropped++;
+                        (dropped ??= new Slab[slabs.Length])[droppedCount++] = slab;
+                    }
+                }
+            }
+        }
+
+        for (int i = 0; i < droppedCount; i++)
+        {
+            FreeToProvider(dropped![i]);
+        }
+
+        foreach (ref readonly Arena.SlabUse use in slabs)
+        {
+            if (use.Slab.SizeClass == Slab.Unpooled)
+            {
+                Interlocked.Increment(ref _oversizeReturned);
+                FreeToProvider(use.Slab);
+            }
+        }
+    }
+
+    private Slab RentClass(int sizeClass, bool zero)
     {
         Slab? slab = null;
         lock (_lock)
@@ -139,12 +297,22 @@ public sealed class SlabPool : IDisposable
                 ThrowHelper.ThrowPoolDisposed();
             }
 
-            _rented++;
-            _rentsSinceTick++;
-            if (_pooledCount > 0)
+            if (sizeClass == 0)
             {
-                slab = _pooled[--_pooledCount];
-                _pooled[_pooledCount] = null!;
+                _rented++;
+            }
+            else
+            {
+                _oversizeRented++;
+            }
+
+            _rentsSinceTick++;
+            if (_counts[sizeClass] > 0)
+            {
+                int top = --_counts[sizeClass];
+                slab = _stacks[sizeClass][top];
+                _stacks[sizeClass][top] = null!;
+                _pooledBytes -= slab.Length;
             }
         }
 
@@ -152,13 +320,20 @@ public sealed class SlabPool : IDisposable
         {
             try
             {
-                slab = AllocateFromProvider(SlabSize, ArenaOptions.MaxAlignment, oversize: false);
+                slab = AllocateFromProvider(SlabSize << sizeClass, ArenaOptions.MaxAlignment, sizeClass);
             }
             catch
             {
                 lock (_lock)
                 {
-                    _rented--;
+                    if (sizeClass == 0)
+                    {
+                        _rented--;
+                    }
+                    else
+                    {
+                        _oversizeRented--;
+                    }
                 }
 
                 throw;
@@ -174,90 +349,7 @@ public sealed class SlabPool : IDisposable
         return slab;
     }
 
-    internal void Return(Slab slab, int used, bool zero)
-    {
-        bool keep;
-        lock (_lock)
-        {
-            _returned++;
-            _returnsSinceTick++;
-            keep = !_disposed && (long)(_pooledCount + 1) * SlabSize <= _maxRetainedBytes;
-            if (!keep)
-            {
-                _dropped++;
-            }
-        }
-
-        if (!keep)
-        {
-            FreeToProvider(slab);
-            return;
-        }
-
-        // Clearing after the request rather than at hand-out keeps zeroing off the allocation path and off the
-        // next request's latency; only the used prefix is touched.
-        if (zero)
-        {
-            slab.Clear(Math.Max(used, slab.DirtyBytes));
-            slab.DirtyBytes = 0;
-        }
-        else
-        {
-            slab.DirtyBytes = Math.Max(slab.DirtyBytes, used);
-        }
-
-        lock (_lock)
-        {
-            if (_disposed || (long)(_pooledCount + 1) * SlabSize > _maxRetainedBytes)
-            {
-                _dropped++;
-                keep = false;
-            }
-            else
-            {
-                if (_pooledCount == _pooled.Length)
-                {
-                    Array.Resize(ref _pooled, _pooled.Length * 2);
-                }
-
-                _pooled[_pooledCount++] = slab;
-            }
-        }
-
-        if (!keep)
-        {
-            FreeToProvider(slab);
-        }
-    }
-
-    internal Slab RentOversize(int length, int alignment, bool zero)
-    {
-        lock (_lock)
-        {
-            if (_disposed)
-            {
-                ThrowHelper.ThrowPoolDisposed();
-            }
-        }
-
-        Slab slab = AllocateFromProvider(length, Math.Max(alignment, IntPtr.Size), oversize: true);
-        Interlocked.Increment(ref _oversizeRented);
-        if (zero)
-        {
-            slab.Clear(slab.Length);
-            slab.DirtyBytes = 0;
-        }
-
-        return slab;
-    }
-
-    internal void ReturnOversize(Slab slab)
-    {
-        Interlocked.Increment(ref _oversizeReturned);
-        FreeToProvider(slab);
-    }
-
-    private Slab AllocateFromProvider(int length, int alignment, bool oversize)
+    private Slab AllocateFromProvider(int length, int alignment, int sizeClass)
     {
         SlabProviderStatus status = _provider.Allocate(length, alignment, out SlabBlock block);
         if (status != SlabProviderStatus.Success || block.IsEmpty || block.Length < length || (block.Address & (alignment - 1)) != 0)
@@ -272,7 +364,7 @@ public sealed class SlabPool : IDisposable
         }
 
         Interlocked.Add(ref _providerAllocated, block.Length);
-        return new Slab(block, oversize);
+        return new Slab(block, sizeClass);
     }
 
     private void FreeToProvider(Slab slab)
@@ -281,60 +373,63 @@ public sealed class SlabPool : IDisposable
         _provider.Free(slab.Block);
     }
 
-    private void TrimCore(int maxSlabs)
+    // Frees idle blocks, largest first, until at least `maxBytes` have gone (or the pool is empty).
+    private void TrimCore(long maxBytes)
     {
-        Slab[] victims;
-        int count;
+        List<Slab>? victims = null;
         lock (_lock)
         {
-            count = Math.Min(maxSlabs, _pooledCount);
-            if (count == 0)
+            long freed = 0;
+            for (int k = _maxClass; k >= 0 && freed < maxBytes; k--)
             {
-                return;
+                while (_counts[k] > 0 && freed < maxBytes)
+                {
+                    int top = --_counts[k];
+                    Slab slab = _stacks[k][top];
+                    _stacks[k][top] = null!;
+                    _pooledBytes -= slab.Length;
+                    freed += slab.Length;
+                    (victims ??= []).Add(slab);
+                }
             }
 
-            victims = new Slab[count];
-            for (int i = 0; i < count; i++)
-            {
-                victims[i] = _pooled[--_pooledCount];
-                _pooled[_pooledCount] = null!;
-            }
-
-            _trimmed += count;
+            _trimmed += victims?.Count ?? 0;
         }
 
-        foreach (Slab slab in victims)
+        if (victims is not null)
         {
-            FreeToProvider(slab);
+            foreach (Slab slab in victims)
+            {
+                FreeToProvider(slab);
+            }
         }
     }
 
     internal void TrimTick()
     {
-        long rents, returns;
-        int pooled;
+        long rents, returns, pooledBytes;
         lock (_lock)
         {
             rents = _rentsSinceTick;
             returns = _returnsSinceTick;
             _rentsSinceTick = 0;
             _returnsSinceTick = 0;
-            pooled = _pooledCount;
+            pooledBytes = _pooledBytes;
         }
 
         bool idle = rents == 0 && returns == 0;
 
         // Steady or growing traffic means the pool is the right size or too small: keep it.
-        if (pooled == 0 || (!idle && rents >= returns))
+        if (pooledBytes == 0 || (!idle && rents >= returns))
         {
             return;
         }
 
-        // Idle: give back a quarter, at least 8 slabs, so a burst drains in a handful of ticks.
+        // Idle: give back a quarter, at least 8 slabs' worth, so a burst drains in a handful of ticks.
         // Returns winning: the load is falling; give back a little.
-        int toFree = idle
-            ? Math.Max(8, pooled / 4)
-            : Math.Max(1, pooled / 100);
+        long toFree = idle
+            ? Math.Max(8L * SlabSize, pooledBytes / 4)
+            : Math.Max(SlabSize, pooledBytes / 100);
         TrimCore(toFree);
     }
 

@@ -15,7 +15,10 @@ public readonly record struct SlabPoolStatistics
     /// <summary>Idle slabs the pool holds now.</summary>
     public int PooledSlabs { get; init; }
 
-    /// <summary>Bytes of idle slabs the pool holds now.</summary>
+    /// <summary>Idle oversize blocks (larger than a slab) the pool holds now.</summary>
+    public int PooledOversizeBlocks { get; init; }
+
+    /// <summary>Bytes of idle slabs and oversize blocks the pool holds now.</summary>
     public long PooledBytes { get; init; }
 
     /// <summary>The pool's cap on <see cref="PooledBytes"/>.</summary>
@@ -27,10 +30,10 @@ public readonly record struct SlabPoolStatistics
     /// <summary>Bytes given back to the provider since the pool was created.</summary>
     public long ProviderFreedBytes { get; init; }
 
-    /// <summary>Slabs given back to the provider by trimming (idle or <see cref="SlabPool.Trim"/>).</summary>
+    /// <summary>Slabs and oversize blocks given back to the provider by trimming (idle or <see cref="SlabPool.Trim"/>).</summary>
     public long SlabsTrimmed { get; init; }
 
-    /// <summary>Slabs given back to the provider because the pool was at its cap when they were returned.</summary>
+    /// <summary>Slabs and oversize blocks given back to the provider because the pool was at its cap when they were returned.</summary>
     public long SlabsDropped { get; init; }
 
     /// <summary>Oversize blocks handed out since the pool was created.</summary>

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RequestArena.Adapters;
+using RequestArena.AspNetCore.Adapters;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the per-request allocator adapters of <c>RequestArena.Adapters</c>.</summary>
+public static class RequestArenaAdaptersServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="BidiAllocator"/>, <see cref="RpcScopeEnvironment"/> and <see cref="NdisMemoryAllocator"/> as
+    /// scoped services over the current request's arena (call <c>AddRequestArena()</c> and <c>UseRequestArena()</c>
+    /// too), and makes each request the RPC stub: inside a request, <see cref="RpcScopeAllocator"/> finds the request's
+    /// environment without <see cref="RpcScopeAllocator.EnableAllocate()"/>.
+    /// </summary>
+    /// <remarks>
+    /// Each adapter is created the first time a request asks for it (from DI or the <c>HttpContext</c> extensions,
+    /// which return the same object) and released when the request's arena is: after the response has been sent, or
+    /// at once when the endpoint fails. A request that uses none of them pays nothing. Resolving an adapter where no
+    /// request is running throws <see cref="InvalidOperationException"/>.
+    /// </remarks>
+    /// <param name="services">The service collection.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddRequestArenaAdapters(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        services.AddHttpContextAccessor();
+        services.AddOptions<NdisMemoryAllocatorOptions>();
+        services.TryAddScoped(static sp => Adapters(sp).Bidi);
+        services.TryAddScoped(static sp => Adapters(sp).Rpc);
+        services.TryAddScoped(static sp => Adapters(sp).Ndis);
+        RequestArenaRpcFallback.Install();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the adapters (see <see cref="AddRequestArenaAdapters(IServiceCollection)"/>) and configures the
+    /// options every request's <see cref="NdisMemoryAllocator"/> gets.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configureNdis">Sets the NDIS-style allocator's options.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddRequestArenaAdapters(this IServiceCollection services, Action<NdisMemoryAllocatorOptions> configureNdis)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configureNdis);
+
+        services.Configure(configureNdis);
+        return services.AddRequestArenaAdapters();
+    }
+
+    private static RequestArenaAdapters Adapters(IServiceProvider services)
+    {
+        HttpContext context = services.GetRequiredService<IHttpContextAccessor>().HttpContext
+            ?? throw new InvalidOperationException(
+                "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and were resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve them inside a request, or create them over an Arena for work outside requests.");
+
+        return RequestArenaAdapters.For(context);
+    }
+}

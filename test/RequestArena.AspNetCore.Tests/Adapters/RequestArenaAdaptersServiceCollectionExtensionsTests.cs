@@ -1,0 +1,110 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using RequestArena.Adapters;
+
+namespace RequestArena.AspNetCore.Tests.Adapters;
+
+public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
+{
+    [Fact]
+    public async Task AddRequestArenaAdapters_InjectsTheSameObjectsAsTheHttpContextExtensions()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/same", (
+            HttpContext context,
+            BidiAllocator bidi,
+            RpcScopeEnvironment rpc,
+            [FromServices] NdisMemoryAllocator ndis) =>
+            ReferenceEquals(bidi, context.GetBidiAllocator())
+            && ReferenceEquals(rpc, context.GetRpcScopeEnvironment())
+            && ReferenceEquals(ndis, context.GetNdisMemoryAllocator())
+            && ReferenceEquals(bidi, context.RequestServices.GetRequiredService<BidiAllocator>())));
+
+        Assert.Equal("true", await host.Client.GetStringAsync("/same"));
+    }
+
+    [Fact]
+    public async Task AddRequestArenaAdapters_EachRequestGetsItsOwnAdapters()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentBag<object>();
+        using var bothInside = new Barrier(2);
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/own", (BidiAllocator bidi, RpcScopeEnvironment rpc, NdisMemoryAllocator ndis) =>
+        {
+            seen.Add(bidi);
+            seen.Add(rpc);
+            seen.Add(ndis);
+
+            // Both requests hold their adapters at the same time.
+            bothInside.SignalAndWait(TimeSpan.FromSeconds(10));
+            return "ok";
+        }));
+
+        await Task.WhenAll(host.Client.GetStringAsync("/own"), host.Client.GetStringAsync("/own"));
+
+        Assert.Equal(6, seen.Distinct(ReferenceEqualityComparer.Instance).Count());
+    }
+
+    [Fact]
+    public async Task ResolvingAnAdapterWhereNoRequestRuns_ThrowsInvalidOperationThatSaysSo()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/", () => "ok"));
+        using IServiceScope scope = host.App.Services.CreateScope();
+
+        var exception = Assert.Throws<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<BidiAllocator>());
+
+        Assert.Contains("no request is running", exception.Message);
+        Assert.Throws<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<RpcScopeEnvironment>());
+        Assert.Throws<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<NdisMemoryAllocator>());
+    }
+
+    [Fact]
+    public async Task AddRequestArenaAdapters_WithNdisOptions_EveryRequestsAllocatorUsesThem()
+    {
+        await using var host = await AdapterTestHost.StartAsync(
+            app => app.MapGet("/contiguous", (NdisMemoryAllocator ndis) =>
+                $"{ndis.AllocateMemory(out _, 8192, NdisMemoryFlags.Contiguous)} {ndis.AllocateMemory(out _, 4096, NdisMemoryFlags.Contiguous)}"),
+            services => services.AddRequestArenaAdapters(options => options.MaxContiguousLength = 4096));
+
+        Assert.Equal("Failure Success", await host.Client.GetStringAsync("/contiguous"));
+    }
+
+    [Fact]
+    public void AddRequestArenaAdapters_CalledTwice_RegistersEachAdapterOnce()
+    {
+        var services = new ServiceCollection();
+
+        services.AddRequestArenaAdapters().AddRequestArenaAdapters();
+
+        Assert.Single(services, d => d.ServiceType == typeof(BidiAllocator));
+        Assert.Single(services, d => d.ServiceType == typeof(RpcScopeEnvironment));
+        Assert.Single(services, d => d.ServiceType == typeof(NdisMemoryAllocator));
+        Assert.All(services.Where(d => d.ServiceType == typeof(BidiAllocator)), d => Assert.Equal(ServiceLifetime.Scoped, d.Lifetime));
+    }
+
+    [Fact]
+    public void AddRequestArenaAdapters_NullArguments_Throw()
+    {
+        Assert.Throws<ArgumentNullException>(() => RequestArenaAdaptersServiceCollectionExtensions.AddRequestArenaAdapters(null!));
+        Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddRequestArenaAdapters(null!));
+    }
+
+    [Fact]
+    public async Task Adapters_InjectedIntoAController_AreTheRequestsAdapters()
+    {
+        await using var host = await AdapterTestHost.StartAsync(
+            app => app.MapControllers(),
+            services => services.AddControllers().AddApplicationPart(typeof(AdapterController).Assembly));
+
+        Assert.Equal("true", await host.Client.GetStringAsync("/adapters/mvc"));
+    }
+}
+
+[ApiController]
+[Route("adapters")]
+public sealed class AdapterController(BidiAllocator bidi) : ControllerBase
+{
+    [HttpGet("mvc")]
+    public bool Get([FromServices] RpcScopeEnvironment rpc) =>
+        ReferenceEquals(bidi, HttpContext.GetBidiAllocator()) && ReferenceEquals(rpc, HttpContext.GetRpcScopeEnvironment());
+}

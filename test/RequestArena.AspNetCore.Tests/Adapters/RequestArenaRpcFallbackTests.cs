@@ -1,0 +1,128 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using RequestArena.Adapters;
+
+namespace RequestArena.AspNetCore.Tests.Adapters;
+
+// Inside a request the request is the RPC stub: RpcScopeAllocator finds the request's environment with no Enable.
+public sealed class RequestArenaRpcFallbackTests
+{
+    [Fact]
+    public async Task InsideARequest_AllocateWorksWithoutEnable_AndUsesTheRequestsEnvironment()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/rpc", async (HttpContext context) =>
+        {
+            Memory<byte> before = RpcScopeAllocator.Allocate(32, out RpcStatus status);
+            await Task.Yield();
+            Memory<byte> after = RpcScopeAllocator.Allocate(32, out RpcStatus afterAwait);
+            RpcScopeEnvironment environment = context.GetRpcScopeEnvironment();
+            return $"{status} {afterAwait} {environment.Free(before)} {RpcScopeAllocator.Free(after)} {ReferenceEquals(RpcScopeAllocator.GetThreadHandle(out _), environment)}";
+        }));
+
+        Assert.Equal("Ok Ok Ok Ok True", await host.Client.GetStringAsync("/rpc"));
+    }
+
+    [Fact]
+    public async Task InsideARequest_EnableIsAlreadyInitializedAndDisableIsNotOwner()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/misuse", () =>
+            $"{RpcScopeAllocator.EnableAllocate()} {RpcScopeAllocator.DisableAllocate()} {RpcScopeAllocator.Allocate(8, out RpcStatus status).Length} {status}"));
+
+        Assert.Equal("AlreadyInitialized NotOwner 8 Ok", await host.Client.GetStringAsync("/misuse"));
+    }
+
+    [Fact]
+    public async Task InsideARequest_WorkThatDoesNotInheritTheFlow_UsesTheThreadHandle()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/worker", async () =>
+        {
+            RpcScopeEnvironment handle = RpcScopeAllocator.GetThreadHandle(out _)!;
+            var done = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ThreadPool.UnsafeQueueUserWorkItem(_ =>
+            {
+                RpcScopeAllocator.Allocate(8, out RpcStatus without);
+                RpcScopeAllocator.SetThreadHandle(handle);
+                Memory<byte> memory = RpcScopeAllocator.Allocate(8, out RpcStatus with);
+                RpcStatus freed = RpcScopeAllocator.Free(memory);
+                RpcScopeAllocator.SetThreadHandle(null);
+                done.SetResult($"{without} {with} {freed}");
+            }, null);
+            return await done.Task;
+        }));
+
+        Assert.Equal("NoEnvironment Ok Ok", await host.Client.GetStringAsync("/worker"));
+    }
+
+    [Fact]
+    public async Task AfterTheRequest_TheEnvironmentIsReleased()
+    {
+        var captured = new Captured<RpcScopeEnvironment>();
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/keep", () =>
+        {
+            RpcScopeAllocator.Allocate(8, out _);
+            captured.Set(RpcScopeAllocator.GetThreadHandle(out _)!);
+            return "ok";
+        }));
+
+        await host.Client.GetStringAsync("/keep");
+        RpcScopeEnvironment environment = await captured.Task;
+
+        Assert.True(await Captured<RpcScopeEnvironment>.EventuallyAsync(() => environment.IsReleased));
+        Assert.Equal(RpcStatus.InvalidArg, RpcScopeAllocator.SetThreadHandle(environment));
+    }
+
+    [Fact]
+    public async Task OnAnEndpointWithTheArenaDisabled_ThereIsNoEnvironment()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/off", () =>
+        {
+            RpcScopeAllocator.Allocate(8, out RpcStatus status);
+            return status.ToString();
+        }).DisableRequestArena());
+
+        Assert.Equal("NoEnvironment", await host.Client.GetStringAsync("/off"));
+    }
+
+    [Fact]
+    public async Task OutsideRequests_ThereIsNoEnvironment()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/", () => "ok"));
+
+        RpcScopeAllocator.Allocate(8, out RpcStatus status);
+
+        Assert.Equal(RpcStatus.NoEnvironment, status);
+    }
+
+    [Fact]
+    public async Task ARequestsEnvironment_IsNotAnotherRequests()
+    {
+        var first = new Captured<RpcScopeEnvironment>();
+        var firstMemory = new TaskCompletionSource<Memory<byte>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await AdapterTestHost.StartAsync(app =>
+        {
+            app.MapGet("/a", async () =>
+            {
+                firstMemory.SetResult(RpcScopeAllocator.Allocate(8, out _));
+                first.Set(RpcScopeAllocator.GetThreadHandle(out _)!);
+                await release.Task;
+                return "a";
+            });
+            app.MapGet("/b", async () =>
+            {
+                Memory<byte> foreign = await firstMemory.Task;
+                RpcScopeEnvironment other = await first.Task;
+                RpcScopeEnvironment mine = RpcScopeAllocator.GetThreadHandle(out _)!;
+                string result = $"{ReferenceEquals(mine, other)} {RpcScopeAllocator.Free(foreign)}";
+                release.SetResult();
+                return result;
+            });
+        });
+
+        Task<string> a = host.Client.GetStringAsync("/a");
+        string b = await host.Client.GetStringAsync("/b");
+
+        Assert.Equal("False InvalidArg", b);
+        Assert.Equal("a", await a);
+    }
+}

@@ -1,0 +1,145 @@
+using RequestArena;
+using RequestArena.Adapters;
+
+namespace RequestArena.Tests.Adapters;
+
+public sealed class RpcScopeEnvironmentTests : IDisposable
+{
+    private readonly Arena _arena = new();
+
+    public void Dispose() => _arena.Dispose();
+
+    [Fact]
+    public void OverArena_IsReleasedWhenTheArenaResets()
+    {
+        var environment = new RpcScopeEnvironment(_arena);
+        Memory<byte> memory = environment.Allocate(32, out _);
+
+        _arena.Reset();
+
+        Assert.True(environment.IsReleased);
+        Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+        environment.Allocate(32, out RpcStatus status);
+        Assert.Equal(RpcStatus.NoEnvironment, status);
+        Assert.Equal(RpcStatus.NoEnvironment, environment.Free(memory));
+    }
+
+    [Fact]
+    public void OverArena_IsNotEnabledByApplication()
+    {
+        var environment = new RpcScopeEnvironment(_arena);
+
+        Assert.False(environment.IsEnabledByApplication);
+    }
+
+    [Fact]
+    public void Dispose_OfEnvironmentOverArena_LeavesTheArenaAlone()
+    {
+        var environment = new RpcScopeEnvironment(_arena);
+        environment.Allocate(32, out _);
+
+        environment.Dispose();
+        environment.Dispose();
+
+        Assert.True(environment.IsReleased);
+        Assert.False(_arena.IsDisposed);
+        Assert.Equal(64, _arena.AllocateMemory(64).Length);
+    }
+
+    [Fact]
+    public void Allocate_CountsAgainstTheArena()
+    {
+        var environment = new RpcScopeEnvironment(_arena);
+
+        environment.Allocate(10, out _);
+
+        Assert.True(_arena.AllocatedBytes >= 10 + RpcScopeEnvironment.HeaderSize);
+    }
+
+    [Fact]
+    public void Allocate_WhenAChunkExceedsTheQuota_FallsBackToTheBlockAlone()
+    {
+        using var arena = new Arena(new ArenaOptions { MaxBytes = 600 });
+        var environment = new RpcScopeEnvironment(arena);
+
+        Memory<byte> memory = environment.Allocate(500, out RpcStatus status);
+
+        Assert.Equal(RpcStatus.Ok, status);
+        Assert.Equal(500, memory.Length);
+        Assert.Equal(RpcStatus.Ok, environment.Free(memory));
+    }
+
+    [Fact]
+    public unsafe void OverOtherAllocator_MisalignedMemory_StillAlignsBlocksAndFrees()
+    {
+        var heap = new HeapModuleAllocator(misalign: true);
+        using var environment = new RpcScopeEnvironment(heap);
+
+        for (int size = 0; size < 40; size++)
+        {
+            Memory<byte> memory = environment.Allocate(size, out RpcStatus status);
+            Assert.Equal(RpcStatus.Ok, status);
+            Assert.Equal(size, memory.Length);
+            Assert.Equal(RpcStatus.Ok, environment.Free(memory));
+            Assert.Equal(RpcStatus.InvalidArg, environment.Free(memory));
+        }
+    }
+
+    [Fact]
+    public void OverOtherAllocator_QuotaBreach_ReturnsOutOfMemory()
+    {
+        var heap = new HeapModuleAllocator(maxBytes: 1000);
+        using var environment = new RpcScopeEnvironment(heap);
+
+        environment.Allocate(5000, out RpcStatus status);
+
+        Assert.Equal(RpcStatus.OutOfMemory, status);
+    }
+
+    [Fact]
+    public void OverOtherAllocator_AfterItEnded_ReturnsNoEnvironment()
+    {
+        var heap = new HeapModuleAllocator();
+        using var environment = new RpcScopeEnvironment(heap);
+        heap.Ended = true;
+
+        Memory<byte> memory = environment.Allocate(20_000, out RpcStatus status);
+
+        Assert.Equal(RpcStatus.NoEnvironment, status);
+        Assert.True(memory.IsEmpty);
+    }
+
+    [Fact]
+    public void TwoEnvironmentsOnOneArena_DoNotAcceptEachOthersBlocks()
+    {
+        var first = new RpcScopeEnvironment(_arena);
+        var second = new RpcScopeEnvironment(_arena);
+        Memory<byte> fromFirst = first.Allocate(16, out _);
+        Memory<byte> fromSecond = second.Allocate(16, out _);
+
+        Assert.Equal(RpcStatus.InvalidArg, second.Free(fromFirst));
+        Assert.Equal(RpcStatus.InvalidArg, first.Free(fromSecond));
+        Assert.Equal(RpcStatus.Ok, first.Free(fromFirst));
+        Assert.Equal(RpcStatus.Ok, second.Free(fromSecond));
+    }
+
+    [Fact]
+    public void Allocate_AlternatingBetweenEnvironmentsOnOneThread_KeepsEachEnvironmentsBlocksApart()
+    {
+        var first = new RpcScopeEnvironment(_arena);
+        using var otherArena = new Arena();
+        var second = new RpcScopeEnvironment(otherArena);
+        var blocks = new List<(RpcScopeEnvironment Owner, Memory<byte> Memory)>();
+
+        for (int i = 0; i < 200; i++)
+        {
+            RpcScopeEnvironment owner = i % 2 == 0 ? first : second;
+            blocks.Add((owner, owner.Allocate(24, out _)));
+        }
+
+        foreach ((RpcScopeEnvironment owner, Memory<byte> memory) in blocks)
+        {
+            Assert.Equal(RpcStatus.Ok, owner.Free(memory));
+        }
+    }
+}
