@@ -98,5 +98,6 @@ internal sealed class LoadTestOptions
           --out DIR                where results.json and chart.svg go (default perf/results)
           --app PATH               WebDemo.dll to run (default: the one built with this project)
           --quick                  report-200 and hello at 16 connections, 2 rounds of 2 s
+          --soak [--soak-...]      the fault soak instead (docs/RELIABILITY.md; --soak --help for its options)
         """;
 }

@@ -2,6 +2,11 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using RequestArena.LoadTest;
 
+if (SoakCommand.IsSoak(args))
+{
+    return await SoakCommand.RunAsync(args);
+}
+
 LoadTestOptions options;
 try
 {

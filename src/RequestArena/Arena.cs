@@ -497,24 +497,30 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     {
         // If this chunk was the last thing carved, its unused tail is still the slab's free space: carve over it
         // again instead of leaving a hole.
-        if (_currentSlab >= 0 && chunk.Slab == _slabs[_currentSlab].Slab && chunk.End == _cursor)
+        int cursor = _cursor;
+        if (_currentSlab >= 0 && chunk.Slab == _slabs[_currentSlab].Slab && chunk.End == cursor)
         {
-            _cursor = chunk.Offset;
+            cursor = chunk.Offset;
         }
 
-        RetireRegionLocked(chunk);
         int extra = (int)Math.Min(_grain, extraBudget);
         int start;
         if (_currentSlab >= 0)
         {
-            start = AlignOffset(_slabs[_currentSlab].Slab.Address, _cursor, alignment);
+            start = AlignOffset(_slabs[_currentSlab].Slab.Address, cursor, alignment);
             if (start + aligned <= _slabs[_currentSlab].Slab.Length)
             {
+                RetireRegionLocked(chunk);
                 return Place(chunk, _currentSlab, start, aligned, extra);
             }
         }
 
+        // Nothing has changed yet, and nothing may until the new slab is in hand: when the pool cannot supply one it
+        // throws, and the chunk must keep its region (its tail is still its own to bump into) with the slab cursor
+        // still past it. Retiring first would count the region twice, and a cursor rewound into the tail would let
+        // the next carve hand the same bytes out again.
         Slab slab = _pool.Rent(_zero);
+        RetireRegionLocked(chunk);
         AddSlabLocked(slab);
         _currentSlab = _slabCount - 1;
         start = AlignOffset(slab.Address, 0, alignment);

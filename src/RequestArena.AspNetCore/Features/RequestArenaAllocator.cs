@@ -28,6 +28,7 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
     private long _slabsAtRent;
     private volatile int _state;
     private volatile bool _limitExceeded;
+    private int _allocating;          // calls of AllocateMemory in flight, so a release can wait for them
 
     public RequestArenaAllocator(RequestArenaRuntime runtime, Endpoint? endpoint, long maxBytes)
     {
@@ -48,27 +49,35 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
 
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
-        Arena arena = Volatile.Read(ref _arena) ?? GetOrRentArena();
-        Memory<byte> memory;
+        // Announce the allocation before looking at the state; Retire changes the state before looking at this count,
+        // and both sides fence in between. So either this call sees the release and touches nothing, or the release
+        // waits for it to finish before the arena goes back to the pool. Checking the state only after allocating is
+        // not enough: by then a handle kept past its request may have allocated from the pooled arena while it sat
+        // idle (a slab held with no request running) or after it was rented again (charged to the next request), or
+        // raced the reset (an ArgumentOutOfRangeException instead of ObjectDisposedException).
+        Interlocked.Increment(ref _allocating);
         try
         {
-            memory = arena.AllocateMemory(cbAllocation);
-        }
-        catch (ArenaLimitExceededException)
-        {
-            _limitExceeded = true;
-            throw;
-        }
+            if (_state != Active)
+            {
+                ThrowReleased();
+            }
 
-        // Release may have run between reading _arena and allocating, and the arena may already serve another
-        // request: the memory is then not ours to hand out. Release and Suspend change _state before the arena goes
-        // back to the pool, so this read sees it whenever that happened.
-        if (_state != Active)
-        {
-            ThrowReleased();
+            Arena arena = Volatile.Read(ref _arena) ?? GetOrRentArena();
+            try
+            {
+                return arena.AllocateMemory(cbAllocation);
+            }
+            catch (ArenaLimitExceededException)
+            {
+                _limitExceeded = true;
+                throw;
+            }
         }
-
-        return memory;
+        finally
+        {
+            Interlocked.Decrement(ref _allocating);
+        }
     }
 
     // The end of the request. Idempotent: OnCompleted and the middleware may both get here.
@@ -101,7 +110,6 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
     {
         Arena? arena;
         Endpoint? endpoint;
-        bool limitExceeded;
         lock (this)
         {
             if (_state == Released || _state == state)
@@ -113,6 +121,14 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
             arena = _arena;
             _arena = null;
             endpoint = _endpoint;
+        }
+
+        // Outside the lock: an allocation in flight may be waiting for it in GetOrRentArena.
+        WaitForAllocationsInFlight();
+
+        bool limitExceeded;
+        lock (this)
+        {
             limitExceeded = _limitExceeded;
             _limitExceeded = false;
         }
@@ -142,6 +158,24 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
 
         _runtime.Metrics.RequestReleased(allocated, slabs, endpoint);
         RequestArenaLog.Released(_runtime.Logger, endpointName, allocated, slabs);
+    }
+
+    // The other half of the handshake in AllocateMemory. The lock's exit does not keep the state change above from being
+    // reordered after the read of the count, hence the full fence. Allocations are short and never wait for a release,
+    // so this spins for at most one allocation, and only when a handle is used concurrently with its release.
+    private void WaitForAllocationsInFlight()
+    {
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _allocating) == 0)
+        {
+            return;
+        }
+
+        SpinWait spin = default;
+        while (Volatile.Read(ref _allocating) != 0)
+        {
+            spin.SpinOnce();
+        }
     }
 
     // The request's arena, rented now if it has none yet; refuses a request that has ended. The adapters hang off

@@ -227,6 +227,16 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
 
     private SlabProviderStatus AllocateFromArenaLocked(out Memory<byte> memory, int length)
     {
+        // Native blocks count against the arena's quota as well, so an arena block must leave room for those held
+        // now; the arena alone would only count its own bytes, and a request that took native blocks first could
+        // then hold up to twice its quota.
+        if (_nativeBytes > 0 && _allocator is Arena arena && arena.MaxBytes is > 0 and long quota
+            && arena.AllocatedBytes + _nativeBytes + length > quota)
+        {
+            memory = default;
+            return SlabProviderStatus.Failure;
+        }
+
         if (ModuleAllocation.TryAllocate(_allocator, length, out memory) != AllocationFailure.None)
         {
             memory = default;

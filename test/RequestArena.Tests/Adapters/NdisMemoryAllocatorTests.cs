@@ -162,6 +162,23 @@ public sealed class NdisMemoryAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void AllocateMemory_ArenaBlocksLeaveRoomForNativeBlocksHeld()
+    {
+        // The other order: native blocks first, then arena blocks; together they stay within the quota.
+        using var arena = new Arena(new ArenaOptions { MaxBytes = 10_000 });
+        var ndis = new NdisMemoryAllocator(arena);
+        Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemory(out Memory<byte> native, 6000, NdisMemoryFlags.NonCached));
+
+        Assert.Equal(SlabProviderStatus.Failure, ndis.AllocateMemory(out _, 5000, NdisMemoryFlags.None));
+        Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemory(out _, 4000, NdisMemoryFlags.None));
+
+        // Freeing the native block gives its share of the quota back.
+        Assert.Equal(SlabProviderStatus.Success, ndis.FreeMemory(native, NdisMemoryFlags.NonCached));
+        Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemory(out _, 6000, NdisMemoryFlags.None));
+        Assert.Equal(10_000, arena.AllocatedBytes);
+    }
+
+    [Fact]
     public void AllocateMemory_OverMaxNativeBytes_ReturnsFailure()
     {
         var ndis = new NdisMemoryAllocator(_arena, new NdisMemoryAllocatorOptions { MaxNativeBytes = 8192 });

@@ -1,0 +1,126 @@
+using Xunit.Abstractions;
+
+namespace RequestArena.Tests.Reliability;
+
+// A slab provider that refuses (a shared-memory budget, native memory exhausted): the allocation that needed the
+// slab fails with InsufficientMemoryException, and the arena must be exactly as it was, its thread's chunk included.
+public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void ProviderRefusesSlab_ChunkKeepsItsTailAndNothingIsHandedOutTwice()
+    {
+        var provider = new SwitchableProvider();
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 0, provider: provider);
+        using var arena = new Arena(pool);
+        var held = new List<(Memory<byte> Memory, byte Fill)>();
+        for (int i = 0; i < 5; i++)
+        {
+            Memory<byte> memory = arena.AllocateMemory(700);
+            memory.Span.Fill((byte)(i + 1));
+            held.Add((memory, (byte)(i + 1)));
+        }
+
+        // 2,000 bytes fit neither the chunk's tail nor the rest of the slab: a new slab is needed, and refused.
+        provider.Refuse = true;
+        Assert.Throws<InsufficientMemoryException>(() => arena.AllocateMemory(2000));
+        Assert.Throws<InsufficientMemoryException>(() => arena.AllocateMemory(2000));
+        provider.Refuse = false;
+        Assert.Equal(3500, arena.AllocatedBytes);
+
+        // 300 bytes come from the chunk's tail; 400 no longer fit there but would fit in the slab from where the
+        // tail began: they must not be placed over the 300.
+        Memory<byte> a = arena.AllocateMemory(300);
+        a.Span.Fill(0xAA);
+        Memory<byte> b = arena.AllocateMemory(400);
+        b.Span.Fill(0xBB);
+        held.Add((a, 0xAA));
+        held.Add((b, 0xBB));
+
+        Assert.All(held, h => Assert.False(h.Memory.Span.ContainsAnyExcept(h.Fill), "an allocation was overwritten by a later one"));
+        Assert.Equal(4200, arena.AllocatedBytes);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void ProviderRefusesAtRandom_ArenaMatchesTheModel(int seed)
+    {
+        var random = new Random(seed);
+        var provider = new SwitchableProvider();
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 4096 * random.Next(0, 4), provider: provider);
+        using var arena = new Arena(pool, new ArenaOptions { Alignment = 1 << random.Next(0, 5) });
+        var held = new List<(Memory<byte> Memory, byte Fill)>();
+        long allocated = 0;
+        int refused = 0;
+        string step = "start";
+        try
+        {
+            for (int i = 0; i < 400; i++)
+            {
+                int size = random.Next(10) == 0 ? random.Next(4_097, 10_000) : random.Next(1, 2_500);
+                provider.Refuse = random.Next(3) == 0;
+                step = $"step {i}: AllocateMemory({size}) with the provider {(provider.Refuse ? "refusing" : "supplying")}";
+                try
+                {
+                    Memory<byte> memory = arena.AllocateMemory(size);
+                    byte fill = (byte)random.Next(1, 256);
+                    Assert.False(memory.Span.ContainsAnyExcept((byte)0), "a new allocation was not zeroed");
+                    memory.Span.Fill(fill);
+                    held.Add((memory, fill));
+                    allocated += size;
+                }
+                catch (InsufficientMemoryException) when (provider.Refuse)
+                {
+                    refused++;
+                }
+
+                Assert.Equal(allocated, arena.AllocatedBytes);
+                Assert.All(held, h => Assert.False(h.Memory.Span.ContainsAnyExcept(h.Fill), "an allocation was overwritten by a later one"));
+                if (random.Next(40) == 0)
+                {
+                    step = $"step {i}: Reset()";
+                    arena.Reset();
+                    held.Clear();
+                    allocated = 0;
+                }
+            }
+
+            step = "Dispose()";
+            provider.Refuse = false;
+            arena.Dispose();
+            Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+            Assert.Equal(0, pool.GetStatistics().OversizeInUse);
+            output.WriteLine($"seed {seed}: {refused} allocations refused by the provider, {held.Count} held at the end");
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException || !ex.Message.StartsWith("seed ", StringComparison.Ordinal))
+        {
+            throw new Xunit.Sdk.XunitException($"seed {seed}, {step}: {ex.Message}");
+        }
+    }
+
+    private sealed class SwitchableProvider : ISlabProvider
+    {
+        public bool Refuse { get; set; }
+
+        public string Name => "switchable";
+
+        public SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block)
+        {
+            if (Refuse)
+            {
+                block = default;
+                return SlabProviderStatus.Resources;
+            }
+
+            return PinnedArraySlabProvider.Instance.Allocate(length, alignment, out block);
+        }
+
+        public void Free(in SlabBlock block) => PinnedArraySlabProvider.Instance.Free(block);
+    }
+}
