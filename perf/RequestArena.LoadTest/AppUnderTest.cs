@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace RequestArena.LoadTest;
 
@@ -9,7 +8,7 @@ namespace RequestArena.LoadTest;
 /// WebDemo in a child process on 127.0.0.1 and a free port. A child, not in-process: /arena/stats reports
 /// process-wide GC figures, and the load generator's own allocations must not be counted in them.
 /// </summary>
-internal sealed partial class AppUnderTest : IAsyncDisposable
+internal sealed class AppUnderTest : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly HttpClient _client;
@@ -37,60 +36,14 @@ internal sealed partial class AppUnderTest : IAsyncDisposable
         {
             // The app's own directory holds appsettings.json (logging quiet per request).
             WorkingDirectory = Path.GetDirectoryName(appPath)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         start.ArgumentList.Add(appPath);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add("http://127.0.0.1:0");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
 
-        Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var log = new List<string>();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                listening.TrySetException(new InvalidOperationException("WebDemo exited before listening:\n" + string.Join('\n', log)));
-                return;
-            }
-
-            lock (log)
-            {
-                log.Add(e.Data);
-            }
-
-            if (ListeningRegex().Match(e.Data) is { Success: true } m)
-            {
-                listening.TrySetResult(new Uri(m.Groups["url"].Value));
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (log)
-                {
-                    log.Add(e.Data);
-                }
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        try
-        {
-            Uri address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            return new AppUnderTest(process, address);
-        }
-        catch
-        {
-            process.Kill(entireProcessTree: true);
-            process.Dispose();
-            throw;
-        }
+        (Process process, Uri address) = await ChildServer.StartAsync(start, "WebDemo", TimeSpan.FromSeconds(30), echoErrors: false);
+        return new AppUnderTest(process, address);
     }
 
     public async Task<StatsSample> GetStatsAsync()
@@ -129,7 +82,4 @@ internal sealed partial class AppUnderTest : IAsyncDisposable
 
         _process.Dispose();
     }
-
-    [GeneratedRegex(@"Now listening on: (?<url>http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningRegex();
 }

@@ -17,7 +17,7 @@ internal static class Report
         md.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (ModeSummary s in summaries)
         {
-            md.AppendLine(Inv, $"| {s.Scenario} | {s.Connections} | {Label(s)} | {s.RequestsPerSecond.Median:N0} ({s.RequestsPerSecond.Min:N0}–{s.RequestsPerSecond.Max:N0}) | {s.P50Ms.Median:F2} | {s.P90Ms.Median:F2} | {s.P99Ms.Median:F2} | {s.MaxMs.Median:F1} | {s.Gen0Per10k.Median:F2} | {s.Gen1Per10k.Median:F2} | {s.Gen2Per10k.Median:F2} | {s.AllocatedBytesPerRequest.Median:N0} | {s.ArenaBytesPerRequest.Median:N0} | {s.WorkingSetMiB.Median:F0} | {s.ServerCpuUsPerRequest.Median:F1} | {s.Errors} |");
+            md.AppendLine(Inv, $"| {s.Scenario} | {s.Connections} | {Label(s)} | {s.RequestsPerSecond.Median:N0} ({s.RequestsPerSecond.Min:N0}–{s.RequestsPerSecond.Max:N0}) | {s.P50Ms.Median:F2} | {s.P90Ms.Median:F2} | {s.P99Ms.Median:F2} | {s.MaxMs.Median:F1} | {s.Gen0Per10k.Median:F2} | {s.Gen1Per10k.Median:F2} | {s.Gen2Per10k.Median:F2} | {(double.IsNaN(s.AllocatedBytesPerRequest.Median) ? "n/a" : s.AllocatedBytesPerRequest.Median.ToString("N0", Inv))} | {s.ArenaBytesPerRequest.Median:N0} | {s.WorkingSetMiB.Median:F0} | {s.ServerCpuUsPerRequest.Median:F1} | {s.Errors} |");
         }
 
         md.AppendLine().AppendLine("Ratios (medians): arena/new and arena/pool; for hello, middleware/no middleware.").AppendLine();
@@ -109,7 +109,7 @@ internal static class Report
     private static string R(Spread a, Spread b)
     {
         double r = BarCheck.Ratio(a.Median, b.Median);
-        return double.IsInfinity(r) ? "∞" : r.ToString("F2", Inv);
+        return double.IsNaN(r) ? "n/a" : double.IsInfinity(r) ? "∞" : r.ToString("F2", Inv);
     }
 
     private static string Escape(string s) => s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal);

@@ -17,9 +17,18 @@ internal sealed record RunFigures(
             (after.Gen0 - before.Gen0) * 10_000 / n,
             (after.Gen1 - before.Gen1) * 10_000 / n,
             (after.Gen2 - before.Gen2) * 10_000 / n,
-            (after.TotalAllocatedBytes - before.TotalAllocatedBytes) / n,
+            AllocatedDelta(before, after) / n,
             (after.ArenaBytes - before.ArenaBytes) / n,
             after.WorkingSetBytes / (1024.0 * 1024),
             (after.ServerCpu - before.ServerCpu).TotalMicroseconds / n);
+    }
+
+    // GC.GetTotalAllocatedBytes is not monotonic under Server GC's dynamic heap count (DATAS) on .NET 10: it sums
+    // only the heaps active at the moment (dotnet/runtime#131069, fixed in a later runtime). A run whose total went
+    // down cannot be measured; it is left out of the medians rather than reported as a negative figure.
+    private static double AllocatedDelta(StatsSample before, StatsSample after)
+    {
+        long delta = after.TotalAllocatedBytes - before.TotalAllocatedBytes;
+        return delta < 0 ? double.NaN : delta;
     }
 }

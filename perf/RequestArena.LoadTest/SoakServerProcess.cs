@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using RequestArena.LoadTest.Soak;
 
 namespace RequestArena.LoadTest;
@@ -10,7 +9,7 @@ namespace RequestArena.LoadTest;
 /// are the server's alone, not the load generator's. The child exits when its standard input closes, so it never
 /// outlives this process, however this process ends.
 /// </summary>
-internal sealed partial class SoakServerProcess : IAsyncDisposable
+internal sealed class SoakServerProcess : IAsyncDisposable
 {
     public const string ServerFlag = "--soak-server";
 
@@ -29,9 +28,6 @@ internal sealed partial class SoakServerProcess : IAsyncDisposable
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         start.ArgumentList.Add(typeof(SoakServerProcess).Assembly.Location);
         start.ArgumentList.Add(ServerFlag);
@@ -40,52 +36,8 @@ internal sealed partial class SoakServerProcess : IAsyncDisposable
         // ASP.NET Core applications run Server GC by default (the Web SDK sets it); this console program does not.
         start.Environment["DOTNET_gcServer"] = serverGc ? "1" : "0";
 
-        Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var log = new List<string>();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                listening.TrySetException(new InvalidOperationException("The soak server exited before listening:\n" + string.Join('\n', log)));
-                return;
-            }
-
-            lock (log)
-            {
-                log.Add(e.Data);
-            }
-
-            if (ListeningRegex().Match(e.Data) is { Success: true } m)
-            {
-                listening.TrySetResult(new Uri(m.Groups["url"].Value));
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (log)
-                {
-                    log.Add(e.Data);
-                }
-
-                Console.Error.WriteLine("[server] " + e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        try
-        {
-            return new SoakServerProcess(process, await listening.Task.WaitAsync(TimeSpan.FromSeconds(60)));
-        }
-        catch
-        {
-            process.Kill(entireProcessTree: true);
-            process.Dispose();
-            throw;
-        }
+        (Process process, Uri address) = await ChildServer.StartAsync(start, "soak server", TimeSpan.FromSeconds(60), echoErrors: true);
+        return new SoakServerProcess(process, address);
     }
 
     /// <summary>The child's side: serves until standard input closes or <paramref name="maxLifetime"/> passes.</summary>
@@ -126,7 +78,4 @@ internal sealed partial class SoakServerProcess : IAsyncDisposable
 
         _process.Dispose();
     }
-
-    [GeneratedRegex(@"Now listening on: (?<url>http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningRegex();
 }
