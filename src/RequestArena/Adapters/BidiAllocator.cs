@@ -46,7 +46,6 @@ public sealed unsafe class BidiAllocator : IDisposable
     // Per size class: index + 1 of the first free slot, 0 when the list is empty.
     private int[] _freeHeads = new int[BidiSizeClass.Count];
     private uint _lastStamp;
-    private int _liveBlocks;
     private bool _disposed;
 
     /// <summary>Creates an allocator that takes its memory from <paramref name="allocator"/>.</summary>
@@ -75,7 +74,28 @@ public sealed unsafe class BidiAllocator : IDisposable
     }
 
     /// <summary>Blocks handed out and not freed yet.</summary>
-    public int LiveBlocks => _liveBlocks;
+    /// <remarks>
+    /// Counted on demand, in time proportional to <see cref="TotalBlocks"/>: a running counter would be one more
+    /// read-modify-write of one field in both halves of every allocate/free pair, and such dependent memory round
+    /// trips are most of what a pair costs.
+    /// </remarks>
+    public int LiveBlocks
+    {
+        get
+        {
+            int live = 0;
+            foreach (ref readonly Slot slot in _slots.AsSpan(0, _slotCount))
+            {
+                // A slot is live exactly while it carries a stamp (never 0); Free sets it back to 0.
+                if (slot.Stamp != 0)
+                {
+                    live++;
+                }
+            }
+
+            return live;
+        }
+    }
 
     /// <summary>Blocks the allocator has taken from the request's memory so far (live or on a free list).</summary>
     public int TotalBlocks => _slotCount;
@@ -119,7 +139,6 @@ public sealed unsafe class BidiAllocator : IDisposable
                 _freeHeads[sizeClass] = slot.NextFree;
                 uint stamp = NextStamp();
                 slot.Stamp = stamp;
-                _liveBlocks++;
                 if (_zero)
                 {
                     ClearReused(ref slot, size);
@@ -156,7 +175,6 @@ public sealed unsafe class BidiAllocator : IDisposable
                 slot.Stamp = 0;
                 slot.NextFree = _freeHeads[slot.SizeClass];
                 _freeHeads[slot.SizeClass] = index + 1;
-                _liveBlocks--;
                 return true;
             }
         }
@@ -259,7 +277,6 @@ public sealed unsafe class BidiAllocator : IDisposable
         _slots = [];
         _slotCount = 0;
         _freeHeads = new int[BidiSizeClass.Count];
-        _liveBlocks = 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -335,7 +352,6 @@ public sealed unsafe class BidiAllocator : IDisposable
 
         uint stamp = NextStamp();
         slot.Stamp = stamp;
-        _liveBlocks++;
         return new BidiBlock(this, index, stamp, memory.Slice(0, size));
     }
 

@@ -47,6 +47,15 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     [ThreadStatic]
     private static RpcChunk? t_chunk;
 
+    // The ambient fast path's chunks, by stack address. That path cannot use a slot on the environment, as the arena
+    // does, since finding the environment is the ambient lookup it exists to skip; and t_chunk would cost it a second
+    // thread-static lookup besides the flow check's (see TryAllocateForFlow). Each slot holds the chunk that some
+    // thread whose stack maps there used last; a chunk only serves the thread whose stack it names (see
+    // RpcChunk.IsOnOwnerStack), so threads sharing a slot cost each other slow paths, never correctness.
+    private const int HotSlotShift = 20;   // 1 MiB: thread stacks lie at least about that far apart
+    private const int HotSlotCount = 64;
+    private static readonly RpcChunk?[] s_hotByStack = new RpcChunk?[HotSlotCount];
+
     private readonly IModuleAllocator _allocator;
     private readonly Arena? _ownedArena;
     private readonly bool _knownPinned;
@@ -127,7 +136,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             return memory;
         }
 
-        return AllocateSlow(size, null, out status);
+        return AllocateSlow(size, null, out status, out _);
     }
 
     /// <summary>
@@ -183,6 +192,16 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
                 _chunks[i].Kill();
             }
 
+            // The shared slots would otherwise keep the environment (and its arena) reachable until overwritten.
+            for (int i = 0; i < HotSlotCount; i++)
+            {
+                RpcChunk? hot = Volatile.Read(ref s_hotByStack[i]);
+                if (hot is not null && hot.Owner == this)
+                {
+                    Interlocked.CompareExchange(ref s_hotByStack[i], null, hot);
+                }
+            }
+
             Array.Clear(_chunks, 0, _chunkCount);
             _chunkCount = 0;
         }
@@ -197,10 +216,31 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         _ownedArena?.Dispose();
     }
 
-    // The ambient fast path of RpcScopeAllocator.Allocate: the thread's chunk still belongs to the environment the
-    // current flow resolved to last time.
+    // The ambient fast path of RpcScopeAllocator.Allocate: the chunk in the calling stack's slot is this thread's
+    // (stack range) and the current flow is the one that last resolved to the chunk's environment on this thread
+    // (execution context identity: the one flow check, and the one thread-static lookup, left). The context is read
+    // first and unconditionally so that, inlined into a loop, the JIT hoists its thread-static lookup out of the
+    // loop; behind a branch it stays in. stackAddress goes to the miss path so that it refills the very slot read
+    // here, whatever the depth of the slow path's frame.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool TryAllocateForFlow(int size, out Memory<byte> memory)
+    internal static bool TryAllocateForFlow(int size, out Memory<byte> memory, out nuint stackAddress)
+    {
+        ExecutionContext? context = ExecutionContext.Capture();
+        Unsafe.SkipInit(out byte probe);
+        stackAddress = (nuint)(&probe);
+        RpcChunk? chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_hotByStack), HotSlotOf(stackAddress));
+        if (chunk is not null && chunk.IsOnOwnerStack(stackAddress) && context is not null && context == chunk.FlowContext)
+        {
+            return TryBump(chunk, size, out memory);
+        }
+
+        memory = default;
+        return false;
+    }
+
+    // The ambient miss before the ambient lookup: the thread's last chunk through the thread-local cache, with the
+    // same flow check. Serves threads whose slot another thread holds, and platforms without stack ranges.
+    internal static bool TryAllocateForFlowFromThread(int size, out Memory<byte> memory)
     {
         RpcChunk? chunk = t_chunk;
         if (chunk is not null)
@@ -216,9 +256,22 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         return false;
     }
 
-    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used.
-    internal Memory<byte> AllocateForFlow(int size, out RpcStatus status) =>
-        AllocateSlow(size, ExecutionContext.Capture(), out status);
+    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used, and the chunk in
+    // the slot of the stack address the fast path probed.
+    internal Memory<byte> AllocateForFlow(int size, nuint stackAddress, out RpcStatus status)
+    {
+        ExecutionContext? context = ExecutionContext.Capture();
+        Memory<byte> memory = AllocateSlow(size, context, out status, out RpcChunk? chunk);
+        if (chunk is not null && context is not null)
+        {
+            Volatile.Write(ref s_hotByStack[HotSlotOf(stackAddress)], chunk);
+        }
+
+        return memory;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int HotSlotOf(nuint stackAddress) => (int)(stackAddress >> HotSlotShift) & (HotSlotCount - 1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryBump(RpcChunk chunk, int size, out Memory<byte> memory)
@@ -244,9 +297,11 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         return false;
     }
 
+    // chunk: the calling thread's chunk when the block came from it, else null.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Memory<byte> AllocateSlow(int size, ExecutionContext? flowContext, out RpcStatus status)
+    private Memory<byte> AllocateSlow(int size, ExecutionContext? flowContext, out RpcStatus status, out RpcChunk? chunk)
     {
+        chunk = null;
         if ((uint)size > MaxBlockSize)
         {
             return Failed(RpcStatus.InvalidArg, out status);
@@ -266,19 +321,20 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
                 return Failed(RpcStatus.NoEnvironment, out status);
             }
 
-            RpcChunk chunk = ChunkForCurrentThreadLocked();
+            RpcChunk mine = ChunkForCurrentThreadLocked();
             if (flowContext is not null)
             {
-                chunk.FlowContext = flowContext;
+                mine.FlowContext = flowContext;
             }
 
-            if (need > chunk.Limit - chunk.Offset && !TryRefillLocked(chunk, need))
+            if (need > mine.Limit - mine.Offset && !TryRefillLocked(mine, need))
             {
                 // No room for a whole chunk under the quota: the block alone may still fit.
                 return AllocateOwnBlock(size, out status);
             }
 
-            TryBump(chunk, size, out memory);
+            TryBump(mine, size, out memory);
+            chunk = mine;
         }
 
         status = RpcStatus.Ok;
@@ -307,7 +363,8 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             Array.Resize(ref _chunks, _chunks.Length * 2);
         }
 
-        chunk = new RpcChunk(this, _id, thread);
+        (nuint stackLow, nuint stackSize) = ThreadStack.Current();
+        chunk = new RpcChunk(this, _id, thread, stackLow, stackSize);
         _chunks[_chunkCount++] = chunk;
         return t_chunk = chunk;
     }

@@ -544,4 +544,156 @@ public sealed class RpcScopeAllocatorTests : IDisposable
 
         Assert.Equal(0x0102030405060708L, MemoryMarshal.Read<long>(memory.Span));
     }
+
+    [Fact]
+    public void TwoFlowsOnOneThread_AlternatingAllocations_EachLandsInItsOwnFlowsEnvironment()
+    {
+        // Two flows (execution contexts) with different environments, run in turns on one thread: the fast path's
+        // chunk is this thread's for both, so only the flow check keeps their blocks apart.
+        using var firstArena = new Arena();
+        using var secondArena = new Arena();
+        var first = new RpcScopeEnvironment(firstArena);
+        var second = new RpcScopeEnvironment(secondArena);
+        ExecutionContext firstFlow = CaptureFlowWith(first);
+        ExecutionContext secondFlow = CaptureFlowWith(second);
+        var blocks = new List<(RpcScopeEnvironment Owner, Memory<byte> Memory)>();
+
+        for (int i = 0; i < 400; i++)
+        {
+            // Runs of several allocations per flow, so each flow also takes its fast path, not only slow ones.
+            bool useFirst = (i / 5) % 2 == 0;
+            RpcScopeEnvironment owner = useFirst ? first : second;
+            ExecutionContext.Run(useFirst ? firstFlow : secondFlow, _ =>
+            {
+                Memory<byte> memory = RpcScopeAllocator.Allocate(16, out RpcStatus status);
+                Assert.Equal(RpcStatus.Ok, status);
+                blocks.Add((owner, memory));
+            }, null);
+        }
+
+        foreach ((RpcScopeEnvironment owner, Memory<byte> memory) in blocks)
+        {
+            RpcScopeEnvironment other = owner == first ? second : first;
+            Assert.Equal(RpcStatus.InvalidArg, other.Free(memory));
+            Assert.Equal(RpcStatus.Ok, owner.Free(memory));
+        }
+    }
+
+    [Fact]
+    public void FlowChangingItsEnvironment_NextAllocationUsesTheNewOne()
+    {
+        using var firstArena = new Arena();
+        using var secondArena = new Arena();
+        var first = new RpcScopeEnvironment(firstArena);
+        var second = new RpcScopeEnvironment(secondArena);
+
+        RpcScopeAllocator.SetThreadHandle(first);
+        Memory<byte> a = RpcScopeAllocator.Allocate(8, out _);
+        Memory<byte> b = RpcScopeAllocator.Allocate(8, out _);
+        RpcScopeAllocator.SetThreadHandle(second);
+        Memory<byte> c = RpcScopeAllocator.Allocate(8, out _);
+        RpcScopeAllocator.SetThreadHandle(first);
+        Memory<byte> d = RpcScopeAllocator.Allocate(8, out _);
+
+        Assert.Equal(RpcStatus.Ok, first.Free(a));
+        Assert.Equal(RpcStatus.Ok, first.Free(b));
+        Assert.Equal(RpcStatus.Ok, second.Free(c));
+        Assert.Equal(RpcStatus.Ok, first.Free(d));
+    }
+
+    [Fact]
+    public void TwoThreadsOnOneEnvironment_InterleavedAllocations_DoNotOverlapAndAllFree()
+    {
+        RpcScopeAllocator.EnableAllocate();
+        RpcScopeEnvironment handle = RpcScopeAllocator.GetThreadHandle(out _)!;
+        var blocks = new ConcurrentBag<(byte Tag, Memory<byte> Memory)>();
+        using var turn = new SemaphoreSlim(1);
+        var threads = new Thread[2];
+        for (int t = 0; t < threads.Length; t++)
+        {
+            byte tag = (byte)(t + 1);
+            threads[t] = new Thread(() =>
+            {
+                RpcScopeAllocator.SetThreadHandle(handle);
+                for (int i = 0; i < 300; i++)
+                {
+                    // Short turns so that each thread keeps finding the other's chunk hot in between.
+                    turn.Wait();
+                    try
+                    {
+                        for (int k = 0; k < 3; k++)
+                        {
+                            Memory<byte> memory = RpcScopeAllocator.Allocate(24, out RpcStatus status);
+                            Assert.Equal(RpcStatus.Ok, status);
+                            memory.Span.Fill(tag);
+                            blocks.Add((tag, memory));
+                        }
+                    }
+                    finally
+                    {
+                        turn.Release();
+                    }
+                }
+            });
+            threads[t].UnsafeStart();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        Assert.Equal(1800, blocks.Count);
+        foreach ((byte tag, Memory<byte> memory) in blocks)
+        {
+            Assert.True(memory.Span.IndexOfAnyExcept(tag) < 0);
+            Assert.Equal(RpcStatus.Ok, handle.Free(memory));
+        }
+    }
+
+    [Fact]
+    public void Allocate_WithFlowSuppressed_StillUsesTheFlowsEnvironment()
+    {
+        RpcScopeAllocator.EnableAllocate();
+        RpcScopeEnvironment handle = RpcScopeAllocator.GetThreadHandle(out _)!;
+
+        using (ExecutionContext.SuppressFlow())
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                Memory<byte> memory = RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                Assert.Equal(RpcStatus.Ok, status);
+                Assert.Equal(RpcStatus.Ok, handle.Free(memory));
+            }
+        }
+    }
+
+    [Fact]
+    public void Allocate_AfterTheEnvironmentWasDisposedOnItsFastPath_ReturnsNoEnvironment()
+    {
+        using var arena = new Arena();
+        var environment = new RpcScopeEnvironment(arena);
+        RpcScopeAllocator.SetThreadHandle(environment);
+        RpcScopeAllocator.Allocate(8, out _);
+        RpcScopeAllocator.Allocate(8, out _);
+
+        environment.Dispose();
+
+        Memory<byte> memory = RpcScopeAllocator.Allocate(8, out RpcStatus status);
+        Assert.Equal(RpcStatus.NoEnvironment, status);
+        Assert.True(memory.IsEmpty);
+    }
+
+    private static ExecutionContext CaptureFlowWith(RpcScopeEnvironment environment)
+    {
+        ExecutionContext? flow = null;
+        var thread = new Thread(() =>
+        {
+            RpcScopeAllocator.SetThreadHandle(environment);
+            flow = ExecutionContext.Capture();
+        });
+        thread.UnsafeStart();
+        thread.Join();
+        return flow!;
+    }
 }
