@@ -32,7 +32,11 @@ public static class DemoApp
         config.GetSection("Demo").Bind(demo);
 
         builder.Services.AddProblemDetails();
-        builder.Services.AddRequestArena(options => options.MaxBytesPerRequest = demo.ArenaMaxBytesPerRequest);
+        builder.Services.AddRequestArena(options =>
+        {
+            options.MaxBytesPerRequest = demo.ArenaMaxBytesPerRequest;
+            options.DetectUseAfterRelease = demo.ArenaDetectUseAfterRelease;
+        });
         builder.Services.AddSingleton<DemoCounters>();
         builder.Services.AddSingleton<SharedSlabDemo>();
 

@@ -8,4 +8,10 @@ public sealed class DemoOptions
 
     /// <summary>The arena quota per request (RequestArenaOptions.MaxBytesPerRequest); 0 = unlimited.</summary>
     public long ArenaMaxBytesPerRequest { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The middleware's DetectUseAfterRelease (default true). Off, arena memory is array-backed: cheaper to read
+    /// through, but it no longer fails after its request. For measuring what the check costs.
+    /// </summary>
+    public bool ArenaDetectUseAfterRelease { get; set; } = true;
 }
