@@ -606,49 +606,18 @@ public sealed class RpcScopeAllocatorTests : IDisposable
     {
         RpcScopeAllocator.EnableAllocate();
         RpcScopeEnvironment handle = RpcScopeAllocator.GetThreadHandle(out _)!;
-        var blocks = new ConcurrentBag<(byte Tag, Memory<byte> Memory)>();
-        using var turn = new SemaphoreSlim(1);
-        var threads = new Thread[2];
-        for (int t = 0; t < threads.Length; t++)
-        {
-            byte tag = (byte)(t + 1);
-            threads[t] = new Thread(() =>
+
+        // Started without the test's execution context, so each thread only has the environment it is handed.
+        TakingTurns.Run(
+            static thread => thread.UnsafeStart(),
+            () =>
             {
-                RpcScopeAllocator.SetThreadHandle(handle);
-                for (int i = 0; i < 300; i++)
-                {
-                    // Short turns so that each thread keeps finding the other's chunk hot in between.
-                    turn.Wait();
-                    try
-                    {
-                        for (int k = 0; k < 3; k++)
-                        {
-                            Memory<byte> memory = RpcScopeAllocator.Allocate(24, out RpcStatus status);
-                            Assert.Equal(RpcStatus.Ok, status);
-                            memory.Span.Fill(tag);
-                            blocks.Add((tag, memory));
-                        }
-                    }
-                    finally
-                    {
-                        turn.Release();
-                    }
-                }
-            });
-            threads[t].UnsafeStart();
-        }
-
-        foreach (Thread thread in threads)
-        {
-            thread.Join();
-        }
-
-        Assert.Equal(1800, blocks.Count);
-        foreach ((byte tag, Memory<byte> memory) in blocks)
-        {
-            Assert.True(memory.Span.IndexOfAnyExcept(tag) < 0);
-            Assert.Equal(RpcStatus.Ok, handle.Free(memory));
-        }
+                Memory<byte> memory = RpcScopeAllocator.Allocate(24, out RpcStatus status);
+                Assert.Equal(RpcStatus.Ok, status);
+                return memory;
+            },
+            handle.Free,
+            onThreadStart: () => RpcScopeAllocator.SetThreadHandle(handle));
     }
 
     [Fact]

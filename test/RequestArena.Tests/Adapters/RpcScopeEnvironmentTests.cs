@@ -148,47 +148,15 @@ public sealed class RpcScopeEnvironmentTests : IDisposable
     {
         // Each thread bumps its own chunk of the environment; turns keep each finding the other one active in between.
         var environment = new RpcScopeEnvironment(_arena);
-        var blocks = new System.Collections.Concurrent.ConcurrentBag<(byte Tag, Memory<byte> Memory)>();
-        using var turn = new SemaphoreSlim(1);
-        var threads = new Thread[2];
-        for (int t = 0; t < threads.Length; t++)
-        {
-            byte tag = (byte)(t + 1);
-            threads[t] = new Thread(() =>
+        TakingTurns.Run(
+            static thread => thread.Start(),
+            () =>
             {
-                for (int i = 0; i < 300; i++)
-                {
-                    turn.Wait();
-                    try
-                    {
-                        for (int k = 0; k < 3; k++)
-                        {
-                            Memory<byte> memory = environment.Allocate(40, out RpcStatus status);
-                            Assert.Equal(RpcStatus.Ok, status);
-                            memory.Span.Fill(tag);
-                            blocks.Add((tag, memory));
-                        }
-                    }
-                    finally
-                    {
-                        turn.Release();
-                    }
-                }
-            });
-            threads[t].Start();
-        }
-
-        foreach (Thread thread in threads)
-        {
-            thread.Join();
-        }
-
-        Assert.Equal(1800, blocks.Count);
-        foreach ((byte tag, Memory<byte> memory) in blocks)
-        {
-            Assert.True(memory.Span.IndexOfAnyExcept(tag) < 0);
-            Assert.Equal(RpcStatus.Ok, environment.Free(memory));
-        }
+                Memory<byte> memory = environment.Allocate(40, out RpcStatus status);
+                Assert.Equal(RpcStatus.Ok, status);
+                return memory;
+            },
+            environment.Free);
     }
 
     [Fact]
