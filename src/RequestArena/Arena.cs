@@ -313,7 +313,12 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Memory<byte> ToMemory(ArenaChunk chunk, int offset, int length) =>
-        chunk.Lease is { } lease ? lease.Slice(offset, length) : new Memory<byte>(chunk.Array, chunk.ArrayBase + offset, length);
+        ToMemory(chunk.Lease, chunk.Array, chunk.ArrayBase, offset, length);
+
+    // Checked memory points at the slab's lease so it dies with the arena; unchecked memory is a plain array slice.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Memory<byte> ToMemory(SlabLease? lease, byte[]? array, int arrayBase, int offset, int length) =>
+        lease is not null ? lease.Slice(offset, length) : new Memory<byte>(array, arrayBase + offset, length);
 
     // The calling thread's chunk without taking the lock: the second hot slot, then the thread-local cache (which
     // also serves platforms that do not report stack ranges). Null when the thread has none yet.
@@ -796,7 +801,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         public readonly byte* Base = baseAddress;
         public readonly int Offset = offset;
 
-        public Memory<byte> ToMemory(int length) =>
-            Lease is not null ? Lease.Slice(Offset, length) : new Memory<byte>(Array, ArrayBase + Offset, length);
+        public Memory<byte> ToMemory(int length) => Arena.ToMemory(Lease, Array, ArrayBase, Offset, length);
     }
 }
