@@ -27,6 +27,9 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private const int MaxInitialGrain = 32 * 1024;
     private const int MaxChunksKept = 8;
 
+    // Multiplying a 32-bit value by this copies it into both halves of a 64-bit word.
+    private const long StateUnit = 0x1_0000_0001;
+
     // The calling thread's chunk of whichever arena it used last; a reference compare tells the fast path whether
     // it belongs to this arena.
     [ThreadStatic]
@@ -36,14 +39,16 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private readonly Lock _lock = new();
     private readonly int _alignment;
     private readonly int _alignMask;
+    private readonly long _stateMask;   // the alignment mask in both halves of ArenaChunk.State (see TryBump)
     private long _maxBytes;
     private readonly bool _zero;
     private readonly bool _checked;
     private readonly int _slabSize;
 
     // The chunks of the two threads that took the slow path last. The fast path recognises its own by stack range.
-    private ArenaChunk? _hot;
-    private ArenaChunk? _warm;
+    // Never null: an empty slot holds a chunk whose stack range is empty, so the fast path needs no null test.
+    private ArenaChunk _hot = ArenaChunk.Nobody;
+    private ArenaChunk _warm = ArenaChunk.Nobody;
 
     private ArenaChunk[] _chunks = new ArenaChunk[2];
     private int _chunkCount;
@@ -87,6 +92,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         _pool = pool;
         _alignment = options.Alignment;
         _alignMask = options.Alignment - 1;
+        _stateMask = _alignMask * StateUnit;
         _maxBytes = options.MaxBytes;
         _zero = options.ZeroMemory;
         _checked = options.DetectUseAfterRelease;
@@ -159,11 +165,12 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed <see cref="ArenaOptions.MaxBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit]
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
         Unsafe.SkipInit(out byte probe);
-        ArenaChunk? chunk = _hot;
-        if (chunk is not null && chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
+        ArenaChunk chunk = _hot;
+        if (chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
         {
             return ToMemory(chunk, offset, cbAllocation);
         }
@@ -201,11 +208,12 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed the quota.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit]
     public Span<T> Allocate<T>(int count) where T : unmanaged
     {
         Unsafe.SkipInit(out byte probe);
-        ArenaChunk? chunk = _hot;
-        if (chunk is not null && chunk.IsOnOwnerStack((nuint)(&probe)) && AlignOf<T>.Value <= _alignment
+        ArenaChunk chunk = _hot;
+        if (chunk.IsOnOwnerStack((nuint)(&probe)) && AlignOf<T>.Value <= _alignment
             && TryBump(chunk, (long)count * sizeof(T), out int offset))
         {
             return new Span<T>(chunk.Base + offset, count);
@@ -273,8 +281,8 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     internal Memory<byte> AllocateMemoryClearOnHandOut(int cbAllocation)
     {
         Unsafe.SkipInit(out byte probe);
-        ArenaChunk? chunk = _hot;
-        if (chunk is not null && chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
+        ArenaChunk chunk = _hot;
+        if (chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
         {
             new Span<byte>(chunk.Base + offset, cbAllocation).Clear();
             return ToMemory(chunk, offset, cbAllocation);
@@ -293,18 +301,34 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return span;
     }
 
-    // The bump itself, shared by every fast path. Signed compare on purpose: a revoked or released chunk may have
-    // Offset beyond Limit. Bytes handed out are derived from offsets, so only alignment padding is counted here;
-    // for aligned sizes known at the call site the JIT folds that away.
+    // The bump itself, shared by every fast path: one load and one store of the chunk's state. Signed compare on
+    // purpose: a revoked or released chunk may have Offset beyond Limit. Bytes handed out are derived from offsets,
+    // so only alignment padding is counted, in the state's high half. The padding (-size & mask) is computed in both
+    // halves at once, so one add moves the offset to the next aligned position and counts the padding; for a size
+    // known at the call site the JIT folds all but one AND.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryBump(ArenaChunk chunk, int size, out int offset)
+    {
+        long state = chunk.State;
+        offset = (int)state;
+        if (size > 0 && size <= chunk.Limit - offset)
+        {
+            chunk.State = state + size + ((uint)-size * StateUnit & _stateMask);
+            return true;
+        }
+
+        return false;
+    }
+
+    // The typed bump: the byte count may exceed int range, so it is judged in 64 bits first.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryBump(ArenaChunk chunk, long size, out int offset)
     {
-        offset = chunk.Offset;
+        long state = chunk.State;
+        offset = (int)state;
         if (size > 0 && size <= chunk.Limit - offset)
         {
-            int aligned = ((int)size + _alignMask) & ~_alignMask;
-            chunk.Offset = offset + aligned;
-            chunk.Padding += aligned - (int)size;
+            chunk.State = state + size + ((uint)-size * StateUnit & _stateMask);
             return true;
         }
 
@@ -313,12 +337,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Memory<byte> ToMemory(ArenaChunk chunk, int offset, int length) =>
-        ToMemory(chunk.Lease, chunk.Array, chunk.ArrayBase, offset, length);
-
-    // Checked memory points at the slab's lease so it dies with the arena; unchecked memory is a plain array slice.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Memory<byte> ToMemory(SlabLease? lease, byte[]? array, int arrayBase, int offset, int length) =>
-        lease is not null ? lease.Slice(offset, length) : new Memory<byte>(array, arrayBase + offset, length);
+        MemoryFactory.Create(chunk.MemoryOwner!, chunk.MemoryBase + offset, length);
 
     // The calling thread's chunk without taking the lock: the second hot slot, then the thread-local cache (which
     // also serves platforms that do not report stack ranges). Null when the thread has none yet.
@@ -326,20 +345,20 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     {
         Unsafe.SkipInit(out byte probe);
         nuint stackAddress = (nuint)(&probe);
-        ArenaChunk? chunk = _hot;
-        if (chunk is not null && chunk.IsOnOwnerStack(stackAddress))
+        ArenaChunk chunk = _hot;
+        if (chunk.IsOnOwnerStack(stackAddress))
         {
             return chunk;
         }
 
         chunk = _warm;
-        if (chunk is not null && chunk.IsOnOwnerStack(stackAddress))
+        if (chunk.IsOnOwnerStack(stackAddress))
         {
             return chunk;
         }
 
-        chunk = t_chunk;
-        return chunk is not null && chunk.Owner == this ? chunk : null;
+        ArenaChunk? cached = t_chunk;
+        return cached is not null && cached.Owner == this ? cached : null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -489,10 +508,10 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             }
 
             // Alignment padding beyond the arena's own and the round-up are not bytes handed out.
-            chunk.Padding += start - chunk.Offset + aligned - size;
-            chunk.Offset = start + aligned;
-            chunk.Limit = chunk.Offset + (int)Math.Min(chunk.End - chunk.Offset, extraBudget & ~(long)_alignMask);
-            region = new Region(chunk.Lease, chunk.Array, chunk.ArrayBase, chunk.Base, start);
+            int offset = start + aligned;
+            chunk.SetState(offset, chunk.Padding + start - chunk.Offset + aligned - (int)size);
+            chunk.Limit = offset + (int)Math.Min(chunk.End - offset, extraBudget & ~(long)_alignMask);
+            region = new Region(chunk.MemoryOwner!, chunk.MemoryBase, chunk.Base, start);
             return true;
         }
     }
@@ -540,7 +559,8 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         {
             ref SlabUse use = ref _slabs[chunk.SlabIndex];
             use.Used = Math.Max(use.Used, chunk.Offset);
-            chunk.Retired += chunk.Offset - chunk.RegionStart;
+            chunk.Retired += chunk.Offset - chunk.RegionStart - chunk.Padding;
+            chunk.SetState(chunk.Offset, 0);
         }
     }
 
@@ -556,29 +576,13 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         _grain = Math.Min(_grain * 2, _slabSize);
 
         // The new region starts where the chunk stands now; the padding up to `start` is counted by the caller.
-        chunk.Offset = start;
+        chunk.SetState(start, 0);
         chunk.RegionStart = start;
         chunk.SlabIndex = slabIndex;
         chunk.Slab = slab;
         chunk.End = (int)end;
         chunk.Base = slab.Address;
-        if (_checked)
-        {
-            chunk.Lease = use.Lease;
-            chunk.Array = null;
-        }
-        else if (slab.Array is { } array)
-        {
-            chunk.Lease = null;
-            chunk.Array = array;
-            chunk.ArrayBase = slab.ArrayOffset;
-        }
-        else
-        {
-            chunk.Lease = slab.PermanentLease;
-            chunk.Array = null;
-        }
-
+        (chunk.MemoryOwner, chunk.MemoryBase) = MemoryOwnerOf(use);
         return start;
     }
 
@@ -588,8 +592,22 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         int index = AddSlabLocked(slab);   // may grow _slabs, so index only afterwards
         ref SlabUse use = ref _slabs[index];
         use.Used = aligned;
-        SlabLease? lease = _checked ? use.Lease : slab.Array is null ? slab.PermanentLease : null;
-        return new Region(lease, slab.Array, slab.ArrayOffset, slab.Address, 0);
+        (object owner, int memoryBase) = MemoryOwnerOf(use);
+        return new Region(owner, memoryBase, slab.Address, 0);
+    }
+
+    // Checked memory points at the slab's lease so it dies with the arena; unchecked memory is a plain slice of the
+    // slab's pinned array (or, for native slabs, of a lease that is never released).
+    private (object Owner, int MemoryBase) MemoryOwnerOf(in SlabUse use)
+    {
+        if (_checked)
+        {
+            return (use.Lease!, 0);
+        }
+
+        return use.Slab.Array is { } array
+            ? (array, use.Slab.ArrayOffset | MemoryFactory.PinnedArrayFlag)
+            : (use.Slab.PermanentLease, 0);
     }
 
     private int AddSlabLocked(Slab slab)
@@ -662,7 +680,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         long total = 0;
         for (int i = 0; i < _chunkCount; i++)
         {
-            total += Math.Max(0, Volatile.Read(ref _chunks[i].Limit) - Volatile.Read(ref _chunks[i].Offset));
+            total += Math.Max(0, Volatile.Read(ref _chunks[i].Limit) - _chunks[i].Offset);
         }
 
         return total;
@@ -673,7 +691,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         for (int i = 0; i < _chunkCount; i++)
         {
             ArenaChunk chunk = _chunks[i];
-            Volatile.Write(ref chunk.Limit, Math.Min(chunk.Limit, Volatile.Read(ref chunk.Offset)));
+            Volatile.Write(ref chunk.Limit, Math.Min(chunk.Limit, chunk.Offset));
         }
     }
 
@@ -697,8 +715,8 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             // Threads that stopped using the arena keep nothing alive through it for long.
             if (_chunkCount > MaxChunksKept || dispose)
             {
-                _hot = null;
-                _warm = null;
+                _hot = ArenaChunk.Nobody;
+                _warm = ArenaChunk.Nobody;
                 for (int i = dispose ? 0 : MaxChunksKept; i < _chunkCount; i++)
                 {
                     _chunks[i].Detached = true;
@@ -793,14 +811,13 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         public int Used;
     }
 
-    private readonly struct Region(SlabLease? lease, byte[]? array, int arrayBase, byte* baseAddress, int offset)
+    private readonly struct Region(object owner, int memoryBase, byte* baseAddress, int offset)
     {
-        public readonly SlabLease? Lease = lease;
-        public readonly byte[]? Array = array;
-        public readonly int ArrayBase = arrayBase;
+        public readonly object Owner = owner;
+        public readonly int MemoryBase = memoryBase;
         public readonly byte* Base = baseAddress;
         public readonly int Offset = offset;
 
-        public Memory<byte> ToMemory(int length) => Arena.ToMemory(Lease, Array, ArrayBase, Offset, length);
+        public Memory<byte> ToMemory(int length) => MemoryFactory.Create(Owner, MemoryBase + Offset, length);
     }
 }

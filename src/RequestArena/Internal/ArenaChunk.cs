@@ -22,19 +22,25 @@ internal sealed unsafe class ArenaChunk
     [FieldOffset(32)] public bool Detached;       // dropped from its arena's list; never used again
 
     // Owner-written: the bump state, one cache line further on.
-    [FieldOffset(128)] public SlabLease? Lease;   // checked memory: every Memory<byte> points here
-    [FieldOffset(136)] public byte[]? Array;      // unchecked managed memory: array-backed Memory<byte>
+    [FieldOffset(128)] public object? MemoryOwner; // what every Memory<byte> points at: the slab's lease, or its pinned array when unchecked
     [FieldOffset(144)] public Slab? Slab;
     [FieldOffset(152)] public byte* Base;
-    [FieldOffset(160)] public long Padding;       // alignment padding in the bytes consumed since the last reset
-    [FieldOffset(168)] public int Offset;         // multiple of the arena's alignment in address terms
-    [FieldOffset(172)] public int Limit;          // fast-path limit: End, or less while a quota rations budget
-    [FieldOffset(176)] public int End;            // physical end of the chunk's region in its slab
-    [FieldOffset(180)] public int ArrayBase;
-    [FieldOffset(184)] public long Retired;       // bytes consumed in earlier regions since the last reset
-    [FieldOffset(192)] public int RegionStart;    // where the current region began
-    [FieldOffset(196)] public int SlabIndex;      // the current region's slab in the arena's list
+
+    // Offset (low half) and the alignment padding in the current region (high half) in one word: the fast path
+    // loads and stores one field instead of two, and a racy reader of both always sees a matching pair. Offset is
+    // a multiple of the arena's alignment in address terms.
+    [FieldOffset(160)] public long State;
+    [FieldOffset(168)] public int Limit;          // fast-path limit: End, or less while a quota rations budget
+    [FieldOffset(172)] public int End;            // physical end of the chunk's region in its slab
+    [FieldOffset(176)] public int MemoryBase;     // Memory<byte> index of the slab's first byte (see MemoryFactory)
+    [FieldOffset(180)] public int RegionStart;    // where the current region began
+    [FieldOffset(184)] public long Retired;       // bytes handed out in earlier regions since the last reset
+    [FieldOffset(192)] public int SlabIndex;      // the current region's slab in the arena's list
     [FieldOffset(200)] private long _padding;     // keeps the next object off this line
+
+    // Fills empty hot slots: no stack address lies in its empty range, so the fast path falls through to the slow
+    // path without a null test. It is never bumped.
+    public static readonly ArenaChunk Nobody = new(null!, null!, 0, 0);
 
     public ArenaChunk(Arena owner, Thread thread, nuint stackLow, nuint stackSize)
     {
@@ -45,26 +51,38 @@ internal sealed unsafe class ArenaChunk
         _padding = 0;
     }
 
+    public int Offset => (int)Volatile.Read(ref State);
+
+    public int Padding => (int)(Volatile.Read(ref State) >> 32);
+
+    public void SetState(int offset, int padding) => Volatile.Write(ref State, (uint)offset | ((long)padding << 32));
+
     // True only on the chunk's own thread: no other live thread's locals lie in its stack range.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool IsOnOwnerStack(nuint stackAddress) => stackAddress - StackLow < StackSize;
 
-    // Bytes handed out through this chunk since the last reset: everything consumed minus alignment padding.
+    // Bytes handed out through this chunk since the last reset: earlier regions, plus what the current one consumed
+    // minus its alignment padding.
     // Read racily by other threads for the quota; each field only grows between resets, so a stale read undercounts
     // by at most the allocations in flight.
-    public long HandedOut => Volatile.Read(ref Retired) + Volatile.Read(ref Offset) - Volatile.Read(ref RegionStart) - Volatile.Read(ref Padding);
+    public long HandedOut
+    {
+        get
+        {
+            long state = Volatile.Read(ref State);
+            return Volatile.Read(ref Retired) + (int)state - Volatile.Read(ref RegionStart) - (int)(state >> 32);
+        }
+    }
 
     public void Kill()
     {
         Limit = 0;
-        Offset = 0;
+        State = 0;
         End = 0;
-        Padding = 0;
         Retired = 0;
         RegionStart = 0;
         SlabIndex = 0;
-        Lease = null;
-        Array = null;
+        MemoryOwner = null;
         Base = null;
         Slab = null;
     }
