@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RequestArena;
 
@@ -27,6 +28,12 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private const int MaxInitialGrain = 32 * 1024;
     private const int MaxChunksKept = 8;
 
+    // Chunks grow geometrically up to whatever is left of their block.
+    private const int MaxGrain = 1 << 30;
+
+    // The largest first block an arena takes after a cycle that outgrew one slab: four slabs.
+    private const int MaxFirstBlockClass = 2;
+
     // Multiplying a 32-bit value by this copies it into both halves of a 64-bit word.
     private const long StateUnit = 0x1_0000_0001;
 
@@ -36,7 +43,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private static ArenaChunk? t_chunk;
 
     private readonly SlabPool _pool;
-    private readonly Lock _lock = new();
+    private SpinGate _gate;
     private readonly int _alignment;
     private readonly int _alignMask;
     private readonly long _stateMask;   // the alignment mask in both halves of ArenaChunk.State (see TryBump)
@@ -60,6 +67,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private readonly int _initialGrain;
     private int _grain;
     private long _otherRequested;    // bytes handed out outside chunks (oversize)
+    private int _firstBlockClass;    // size class of the first block to carve next cycle (0: one slab)
     private long _slabsRented;       // slabs and oversize blocks rented since the arena was created
 
     private IDisposable[]? _cleanups;
@@ -118,7 +126,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
-            lock (_lock)
+            using (_gate.EnterScope())
             {
                 // Budget handed to threads under the old quota must not outlive it.
                 RevokeBudgetsLocked();
@@ -135,7 +143,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     {
         get
         {
-            lock (_lock)
+            using (_gate.EnterScope())
             {
                 return AllocatedBytesLocked();
             }
@@ -147,7 +155,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     {
         get
         {
-            lock (_lock)
+            using (_gate.EnterScope())
             {
                 return _slabCount;
             }
@@ -155,7 +163,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     }
 
     /// <summary>Slabs and oversize blocks the arena has rented since it was created.</summary>
-    public long SlabsRented => Interlocked.Read(ref _slabsRented);
+    public long SlabsRented => Volatile.Read(ref _slabsRented);
 
     /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed);
@@ -193,7 +201,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             return true;
         }
 
-        return TryAllocateMemorySlow(cbAllocation, out memory);
+        return TryAllocateMemorySlow(cbAllocation, chunk, out memory);
     }
 
     /// <summary>
@@ -213,10 +221,9 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     {
         Unsafe.SkipInit(out byte probe);
         ArenaChunk chunk = _hot;
-        if (chunk.IsOnOwnerStack((nuint)(&probe)) && AlignOf<T>.Value <= _alignment
-            && TryBump(chunk, (long)count * sizeof(T), out int offset))
+        if (chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump<T>(chunk, count, out int offset))
         {
-            return new Span<T>(chunk.Base + offset, count);
+            return MemoryMarshal.CreateSpan(ref Unsafe.AsRef<T>(chunk.Base + offset), count);
         }
 
         return AllocateMiss<T>(count);
@@ -231,7 +238,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     public void RegisterForCleanup(IDisposable disposable)
     {
         ArgumentNullException.ThrowIfNull(disposable);
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             if (_disposed)
             {
@@ -320,16 +327,21 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return false;
     }
 
-    // The typed bump: the byte count may exceed int range, so it is judged in 64 bits first.
+    // The typed bump. One unsigned compare admits counts from 1 up to what fits in int bytes, so the byte count is
+    // computed in 32 bits; zero, negative and huge counts, and types aligned beyond the arena, go to the slow path.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryBump(ArenaChunk chunk, long size, out int offset)
+    private bool TryBump<T>(ArenaChunk chunk, int count, out int offset) where T : unmanaged
     {
         long state = chunk.State;
         offset = (int)state;
-        if (size > 0 && size <= chunk.Limit - offset)
+        if ((uint)(count - 1) < (uint)(int.MaxValue / sizeof(T)) && AlignOf<T>.Value <= _alignment)
         {
-            chunk.State = state + size + ((uint)-size * StateUnit & _stateMask);
-            return true;
+            int size = count * sizeof(T);
+            if (size <= chunk.Limit - offset)
+            {
+                chunk.State = state + size + ((uint)-size * StateUnit & _stateMask);
+                return true;
+            }
         }
 
         return false;
@@ -370,35 +382,35 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             return ToMemory(chunk, offset, cbAllocation);
         }
 
-        return AllocateMemorySlow(cbAllocation);
+        return AllocateMemorySlow(cbAllocation, chunk);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Span<T> AllocateMiss<T>(int count) where T : unmanaged
     {
         ArenaChunk? chunk = FindChunk();
-        if (chunk is not null && AlignOf<T>.Value <= _alignment && TryBump(chunk, (long)count * sizeof(T), out int offset))
+        if (chunk is not null && TryBump<T>(chunk, count, out int offset))
         {
-            return new Span<T>(chunk.Base + offset, count);
+            return MemoryMarshal.CreateSpan(ref Unsafe.AsRef<T>(chunk.Base + offset), count);
         }
 
-        return AllocateSlow<T>(count);
+        return AllocateSlow<T>(count, chunk);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Memory<byte> AllocateMemorySlow(int cbAllocation)
+    private Memory<byte> AllocateMemorySlow(int cbAllocation, ArenaChunk? chunk)
     {
         if (cbAllocation <= 0)
         {
             return EmptyOrThrow(cbAllocation);
         }
 
-        TryAllocateCore(cbAllocation, _alignment, throwOnLimit: true, out Region region);
+        TryAllocateCore(cbAllocation, _alignment, throwOnLimit: true, chunk, out Region region);
         return region.ToMemory(cbAllocation);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocateMemorySlow(int cbAllocation, out Memory<byte> memory)
+    private bool TryAllocateMemorySlow(int cbAllocation, ArenaChunk? chunk, out Memory<byte> memory)
     {
         if (cbAllocation <= 0)
         {
@@ -406,7 +418,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             return true;
         }
 
-        if (!TryAllocateCore(cbAllocation, _alignment, throwOnLimit: false, out Region region))
+        if (!TryAllocateCore(cbAllocation, _alignment, throwOnLimit: false, chunk, out Region region))
         {
             memory = default;
             return false;
@@ -417,7 +429,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Span<T> AllocateSlow<T>(int count) where T : unmanaged
+    private Span<T> AllocateSlow<T>(int count, ArenaChunk? chunk) where T : unmanaged
     {
         if (count <= 0)
         {
@@ -426,7 +438,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         }
 
         long bytes = (long)count * sizeof(T);
-        TryAllocateCore(bytes, Math.Max(_alignment, AlignOf<T>.Value), throwOnLimit: true, out Region region);
+        TryAllocateCore(bytes, Math.Max(_alignment, AlignOf<T>.Value), throwOnLimit: true, chunk, out Region region);
         return new Span<T>(region.Base + region.Offset, count);
     }
 
@@ -446,16 +458,17 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     }
 
     // The slow path: everything that needs the lock. Returns false only for a quota breach with throwOnLimit off.
-    private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, out Region region)
+    // `found` is the calling thread's chunk when the miss path already knows it, sparing the thread-local lookup.
+    private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, ArenaChunk? found, out Region region)
     {
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             if (_disposed)
             {
                 ThrowHelper.ThrowArenaDisposed();
             }
 
-            ArenaChunk chunk = ChunkForCurrentThread();
+            ArenaChunk chunk = ChunkForCurrentThread(found);
             long extraBudget = int.MaxValue;
             if (_maxBytes > 0)
             {
@@ -543,9 +556,9 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         // throws, and the chunk must keep its region (its tail is still its own to bump into) with the slab cursor
         // still past it. Retiring first would count the region twice, and a cursor rewound into the tail would let
         // the next carve hand the same bytes out again.
-        Slab slab = _pool.Rent(_zero);
+        Slab slab = _currentSlab < 0 && _firstBlockClass > 0 ? _pool.RentBlock(_firstBlockClass, _zero) : _pool.Rent(_zero);
         RetireRegionLocked(chunk);
-        AddSlabLocked(slab);
+        AddSlabLocked(slab, carved: true);
         _currentSlab = _slabCount - 1;
         start = AlignOffset(slab.Address, 0, alignment);
         return Place(chunk, _currentSlab, start, aligned, extra);
@@ -573,7 +586,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         long end = Math.Min((long)start + aligned + extra, slab.Length);
         end = AlignDown(slab.Address, (int)end, _alignment);
         _cursor = (int)end;
-        _grain = Math.Min(_grain * 2, _slabSize);
+        _grain = (int)Math.Min(_grain * 2L, MaxGrain);
 
         // The new region starts where the chunk stands now; the padding up to `start` is counted by the caller.
         chunk.SetState(start, 0);
@@ -589,7 +602,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private Region RentOversizeLocked(int aligned, int alignment)
     {
         Slab slab = _pool.RentOversize(aligned, alignment, _zero);
-        int index = AddSlabLocked(slab);   // may grow _slabs, so index only afterwards
+        int index = AddSlabLocked(slab, carved: false);   // may grow _slabs, so index only afterwards
         ref SlabUse use = ref _slabs[index];
         use.Used = aligned;
         (object owner, int memoryBase) = MemoryOwnerOf(use);
@@ -610,21 +623,21 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             : (use.Slab.PermanentLease, 0);
     }
 
-    private int AddSlabLocked(Slab slab)
+    private int AddSlabLocked(Slab slab, bool carved)
     {
         if (_slabCount == _slabs.Length)
         {
             Array.Resize(ref _slabs, _slabs.Length * 2);
         }
 
-        _slabs[_slabCount] = new SlabUse(slab, _checked ? new SlabLease(slab) : null);
-        Interlocked.Increment(ref _slabsRented);
+        _slabs[_slabCount] = new SlabUse(slab, _checked ? new SlabLease(slab) : null, carved);
+        Volatile.Write(ref _slabsRented, _slabsRented + 1);   // only ever written under the gate
         return _slabCount++;
     }
 
-    private ArenaChunk ChunkForCurrentThread()
+    private ArenaChunk ChunkForCurrentThread(ArenaChunk? found)
     {
-        ArenaChunk? chunk = t_chunk;
+        ArenaChunk? chunk = found is not null && !found.Detached ? found : t_chunk;
         if (chunk is null || chunk.Owner != this || chunk.Detached)
         {
             chunk = null;
@@ -698,18 +711,23 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private void Release(bool dispose)
     {
         // Cleanups first: they may still read or flush arena memory.
-        List<Exception>? errors = RunCleanups();
-        lock (_lock)
+        List<Exception>? errors = Volatile.Read(ref _cleanupCount) != 0 ? RunCleanups() : null;
+        using (_gate.EnterScope())
         {
             if (dispose)
             {
                 Volatile.Write(ref _disposed, true);
             }
 
+            int threadsUsed = 0;
             for (int i = 0; i < _chunkCount; i++)
             {
-                RetireRegionLocked(_chunks[i]);
-                _chunks[i].Kill();
+                if (_chunks[i].Slab is not null)
+                {
+                    threadsUsed++;
+                    RetireRegionLocked(_chunks[i]);
+                    _chunks[i].Kill();
+                }
             }
 
             // Threads that stopped using the arena keep nothing alive through it for long.
@@ -727,10 +745,20 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             }
 
             // Invalidate before any slab can be reused, so no old Memory<byte> can see the next owner's bytes.
+            long carvedBytes = 0;
             for (int i = 0; i < _slabCount; i++)
             {
                 _slabs[i].Lease?.Release();
+                if (_slabs[i].Carved)
+                {
+                    carvedBytes += _slabs[i].Used;
+                }
             }
+
+            // A cycle that outgrew one slab predicts another: the next one starts with a block of several slabs
+            // (pooled like oversize blocks), so it goes through the slow path and the pool once instead of per slab.
+            // The prediction shrinks one size class per smaller cycle, so one small cycle does not undo it.
+            _firstBlockClass = Math.Max(FirstBlockClass(carvedBytes), _firstBlockClass - 1);
 
             _pool.Return(_slabs.AsSpan(0, _slabCount), _zero);
             Array.Clear(_slabs, 0, _slabCount);
@@ -738,7 +766,11 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             _slabCount = 0;
             _currentSlab = -1;
             _cursor = 0;
-            _grain = _initialGrain;
+
+            // A cycle that allocated on one thread only predicts another: its first chunk takes the whole slab, which
+            // saves a trip through the slow path per slab. After a cycle that hopped threads, the first chunk leaves
+            // room in its slab for the next thread.
+            _grain = threadsUsed <= 1 ? MaxGrain : _initialGrain;
             _otherRequested = 0;
         }
 
@@ -755,7 +787,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         {
             IDisposable[]? batch;
             int count;
-            lock (_lock)
+            using (_gate.EnterScope())
             {
                 batch = _cleanups;
                 count = _cleanupCount;
@@ -782,13 +814,24 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
 
             // Keep the array for the next cycle unless a cleanup registered new ones meanwhile.
             Array.Clear(batch!, 0, count);
-            lock (_lock)
+            using (_gate.EnterScope())
             {
                 _cleanups ??= batch;
             }
         }
 
         return errors;
+    }
+
+    private int FirstBlockClass(long carvedBytes)
+    {
+        int sizeClass = 0;
+        while (sizeClass < MaxFirstBlockClass && ((long)_slabSize << sizeClass) < carvedBytes)
+        {
+            sizeClass++;
+        }
+
+        return sizeClass;
     }
 
     private static int AlignOffset(byte* baseAddress, int offset, int alignment)
@@ -804,10 +847,11 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return offset - (int)(address & (alignment - 1));
     }
 
-    internal struct SlabUse(Slab slab, SlabLease? lease)
+    internal struct SlabUse(Slab slab, SlabLease? lease, bool carved)
     {
         public readonly Slab Slab = slab;
         public readonly SlabLease? Lease = lease;
+        public readonly bool Carved = carved;   // chunks were carved from it (not a block for one large allocation)
         public int Used;
     }
 

@@ -538,6 +538,115 @@ public class ArenaTests
         Assert.Equal(192, arena.AllocatedBytes);
     }
 
+    [Fact]
+    public void Reset_AfterCycleOutgrewOneSlab_NextCycleCarvesOneLargerBlock()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using var arena = new Arena(pool);
+        for (int i = 0; i < 10; i++)
+        {
+            arena.AllocateMemory(1000);
+        }
+
+        Assert.Equal(3, arena.SlabsInUse);
+        arena.Reset();
+        long oversizeBefore = pool.GetStatistics().OversizeRented;
+
+        var memories = new List<Memory<byte>>();
+        for (int i = 0; i < 10; i++)
+        {
+            memories.Add(arena.AllocateMemory(1000));
+        }
+
+        // One block of four slabs instead of three slabs: one trip through the pool.
+        Assert.Equal(1, arena.SlabsInUse);
+        Assert.Equal(oversizeBefore + 1, pool.GetStatistics().OversizeRented);
+        Assert.Equal(10_000, arena.AllocatedBytes);
+        for (int i = 0; i < memories.Count; i++)
+        {
+            Assert.True(memories[i].Span.IndexOfAnyExcept((byte)0) < 0);
+            memories[i].Span.Fill((byte)(i + 1));
+        }
+
+        for (int i = 0; i < memories.Count; i++)
+        {
+            Assert.True(memories[i].Span.IndexOfAnyExcept((byte)(i + 1)) < 0);
+        }
+    }
+
+    [Fact]
+    public void Reset_GrownBlock_IsZeroedAndCheckedLikeASlab()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using var arena = new Arena(pool);
+        for (int i = 0; i < 3; i++)
+        {
+            arena.AllocateMemory(4000);
+        }
+
+        arena.Reset();
+        Memory<byte> stale = arena.AllocateMemory(12_000);
+        stale.Span.Fill(0xAB);
+        nint staleAddress = TestPools.AddressOf(stale);
+        Assert.Equal(1, arena.SlabsInUse);
+        arena.Reset();
+
+        // The same block comes back from the pool: it must read zero, and the old Memory<byte> must not see it.
+        Memory<byte> fresh = arena.AllocateMemory(12_000);
+        Assert.Equal(staleAddress, TestPools.AddressOf(fresh));
+        Assert.True(fresh.Span.IndexOfAnyExcept((byte)0) < 0);
+        Assert.Throws<ObjectDisposedException>(() => stale.Span[0]);
+    }
+
+    [Fact]
+    public void Reset_AfterSmallCycles_FirstBlockShrinksBackToOneSlab()
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using var arena = new Arena(pool);
+        for (int i = 0; i < 10; i++)
+        {
+            arena.AllocateMemory(1000);
+        }
+
+        arena.Reset();
+        var oversizePerCycle = new List<long>();
+        for (int cycle = 0; cycle < 4; cycle++)
+        {
+            long before = pool.GetStatistics().OversizeRented;
+            arena.AllocateMemory(100);
+            arena.Reset();
+            oversizePerCycle.Add(pool.GetStatistics().OversizeRented - before);
+        }
+
+        // Four slabs, then two, then one slab from then on.
+        Assert.Equal([1L, 1L, 0L, 0L], oversizePerCycle);
+    }
+
+    [Fact]
+    public void Reset_AfterCycleOnTwoThreads_NextCycleLeavesRoomForAnotherThread()
+    {
+        using var arena = new Arena(TestPools.Create());
+
+        // A cycle on one thread: the next cycle's first chunk takes its whole slab.
+        arena.AllocateMemory(64);
+        arena.Reset();
+        Assert.Equal(2, AllocateOnTwoThreads(arena));
+        arena.Reset();
+
+        // That cycle hopped threads, so the next one leaves half the slab for the second thread.
+        Assert.Equal(1, AllocateOnTwoThreads(arena));
+
+        static int AllocateOnTwoThreads(Arena arena)
+        {
+            arena.AllocateMemory(64).Span.Fill(1);
+            var other = new Thread(() => arena.AllocateMemory(64).Span.Fill(2));
+            other.Start();
+            other.Join();
+            Assert.Equal(128, arena.AllocatedBytes);
+            return arena.SlabsInUse;
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(3)]

@@ -23,7 +23,7 @@ public sealed class SlabPool : IDisposable
 
     private static readonly Lazy<SlabPool> s_shared = new(() => new SlabPool(new SlabPoolOptions(), isShared: true));
 
-    private readonly Lock _lock = new();
+    private SpinGate _gate;
     private readonly ISlabProvider _provider;
     private readonly long _maxRetainedBytes;
     private readonly bool _isShared;
@@ -112,7 +112,7 @@ public sealed class SlabPool : IDisposable
     /// <returns>A consistent snapshot.</returns>
     public SlabPoolStatistics GetStatistics()
     {
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             int oversizePooled = 0;
             for (int k = 1; k <= _maxClass; k++)
@@ -151,7 +151,7 @@ public sealed class SlabPool : IDisposable
             throw new InvalidOperationException("SlabPool.Shared is process-wide and cannot be disposed; call Trim() to release its idle slabs.");
         }
 
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             if (_disposed)
             {
@@ -166,6 +166,10 @@ public sealed class SlabPool : IDisposable
     }
 
     internal Slab Rent(bool zero) => RentClass(0, zero);
+
+    // A block of SlabSize << sizeClass for an arena to carve (its first block after a cycle that outgrew one slab);
+    // a plain slab when the pool does not keep blocks that large.
+    internal Slab RentBlock(int sizeClass, bool zero) => RentClass(sizeClass <= _maxClass ? sizeClass : 0, zero);
 
     // A block of at least `length` bytes for an allocation larger than a slab: pooled by size class when it is not
     // too large, otherwise exactly the size asked for and freed at return.
@@ -182,7 +186,7 @@ public sealed class SlabPool : IDisposable
             return RentClass(sizeClass, zero);
         }
 
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             if (_disposed)
             {
@@ -232,7 +236,7 @@ public sealed class SlabPool : IDisposable
         int droppedCount = 0;
         if (anyPooled)
         {
-            lock (_lock)
+            using (_gate.EnterScope())
             {
                 foreach (ref readonly Arena.SlabUse use in slabs)
                 {
@@ -290,7 +294,7 @@ public sealed class SlabPool : IDisposable
     private Slab RentClass(int sizeClass, bool zero)
     {
         Slab? slab = null;
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             if (_disposed)
             {
@@ -324,7 +328,7 @@ public sealed class SlabPool : IDisposable
             }
             catch
             {
-                lock (_lock)
+                using (_gate.EnterScope())
                 {
                     if (sizeClass == 0)
                     {
@@ -377,7 +381,7 @@ public sealed class SlabPool : IDisposable
     private void TrimCore(long maxBytes)
     {
         List<Slab>? victims = null;
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             long freed = 0;
             for (int k = _maxClass; k >= 0 && freed < maxBytes; k--)
@@ -408,7 +412,7 @@ public sealed class SlabPool : IDisposable
     internal void TrimTick()
     {
         long rents, returns, pooledBytes;
-        lock (_lock)
+        using (_gate.EnterScope())
         {
             rents = _rentsSinceTick;
             returns = _returnsSinceTick;
