@@ -173,7 +173,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed <see cref="ArenaOptions.MaxBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    [SkipLocalsInit]
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
         Unsafe.SkipInit(out byte probe);
@@ -216,7 +215,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed the quota.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    [SkipLocalsInit]
     public Span<T> Allocate<T>(int count) where T : unmanaged
     {
         Unsafe.SkipInit(out byte probe);

@@ -34,6 +34,10 @@ internal sealed unsafe class RpcChunk
     [FieldOffset(168)] public MemoryHandle Pin;          // only for memory not known to be pinned
     [FieldOffset(192)] private long _padding;            // keeps the next object off this line
 
+    // Fills empty slots of the ambient lookup: its empty stack range matches no thread, so the fast path needs no
+    // null test. It is never bumped.
+    public static readonly RpcChunk Nobody = new(null!, 0, null!, 0, 0);
+
     public RpcChunk(RpcScopeEnvironment owner, int ownerId, Thread thread, nuint stackLow, nuint stackSize)
     {
         Owner = owner;

@@ -54,7 +54,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     // RpcChunk.IsOnOwnerStack), so threads sharing a slot cost each other slow paths, never correctness.
     private const int HotSlotShift = 20;   // 1 MiB: thread stacks lie at least about that far apart
     private const int HotSlotCount = 64;
-    private static readonly RpcChunk?[] s_hotByStack = new RpcChunk?[HotSlotCount];
+    private static readonly RpcChunk[] s_hotByStack = CreateHotSlots();
 
     private readonly IModuleAllocator _allocator;
     private readonly Arena? _ownedArena;
@@ -195,10 +195,10 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             // The shared slots would otherwise keep the environment (and its arena) reachable until overwritten.
             for (int i = 0; i < HotSlotCount; i++)
             {
-                RpcChunk? hot = Volatile.Read(ref s_hotByStack[i]);
-                if (hot is not null && hot.Owner == this)
+                RpcChunk hot = Volatile.Read(ref s_hotByStack[i]);
+                if (hot.Owner == this)
                 {
-                    Interlocked.CompareExchange(ref s_hotByStack[i], null, hot);
+                    Interlocked.CompareExchange(ref s_hotByStack[i], RpcChunk.Nobody, hot);
                 }
             }
 
@@ -228,14 +228,25 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         ExecutionContext? context = ExecutionContext.Capture();
         Unsafe.SkipInit(out byte probe);
         stackAddress = (nuint)(&probe);
-        RpcChunk? chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_hotByStack), HotSlotOf(stackAddress));
-        if (chunk is not null && chunk.IsOnOwnerStack(stackAddress) && context is not null && context == chunk.FlowContext)
+        RpcChunk chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_hotByStack), HotSlotOf(stackAddress));
+
+        // No null test on the context: a suppressed flow (null) only matches a chunk without a flow, and such a chunk
+        // is never in a slot while it can serve (slots are filled only after setting a flow, which is only cleared by
+        // Kill, which also takes all of its room), so the bump fails and the slow path decides.
+        if (chunk.IsOnOwnerStack(stackAddress) && context == chunk.FlowContext)
         {
             return TryBump(chunk, size, out memory);
         }
 
         memory = default;
         return false;
+    }
+
+    private static RpcChunk[] CreateHotSlots()
+    {
+        var slots = new RpcChunk[HotSlotCount];
+        Array.Fill(slots, RpcChunk.Nobody);
+        return slots;
     }
 
     // The ambient miss before the ambient lookup: the thread's last chunk through the thread-local cache, with the
@@ -271,7 +282,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int HotSlotOf(nuint stackAddress) => (int)(stackAddress >> HotSlotShift) & (HotSlotCount - 1);
+    private static nint HotSlotOf(nuint stackAddress) => (nint)((stackAddress >> HotSlotShift) & (HotSlotCount - 1));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryBump(RpcChunk chunk, int size, out Memory<byte> memory)
@@ -285,10 +296,12 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             if (need <= chunk.Limit - offset)
             {
                 chunk.Offset = offset + need;
-                byte* header = chunk.Base + offset;
+
+                // The header: owner id, then size. (uint) so the offset needs no sign extension.
+                byte* header = chunk.Base + (uint)offset;
                 *(int*)header = chunk.OwnerId;
                 *(int*)(header + 4) = size;
-                memory = chunk.Block.Slice(offset + HeaderSize, size);
+                memory = MemoryFactory.SliceInRange(chunk.Block, offset + HeaderSize, size);
                 return true;
             }
         }

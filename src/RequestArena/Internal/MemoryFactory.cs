@@ -27,6 +27,20 @@ internal static class MemoryFactory
         return CreateChecked(owner, index, length);
     }
 
+    // memory.Slice(start, length) for a range the caller knows lies inside memory: the same Memory<byte> without the
+    // range checks, for any kind of owner (the index keeps its flag bits; slicing only adds to it).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Memory<byte> SliceInRange(in Memory<byte> memory, int start, int length)
+    {
+        if (LayoutKnown)
+        {
+            Layout layout = Unsafe.BitCast<Memory<byte>, Layout>(memory);
+            return Unsafe.BitCast<Layout, Memory<byte>>(new Layout(layout.Owner, layout.Index + start, length));
+        }
+
+        return memory.Slice(start, length);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Memory<byte> CreateChecked(object owner, int index, int length) =>
         owner is SlabLease lease

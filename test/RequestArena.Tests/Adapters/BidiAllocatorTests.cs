@@ -121,6 +121,64 @@ public sealed class BidiAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void Free_TwoClassesInTurn_EachAllocationReusesItsOwnClass()
+    {
+        // The last freed block waits outside its list; a second free must push it onto its list, not lose it.
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock small = bidi.Allocate(16);
+        BidiBlock large = bidi.Allocate(200);
+        ref byte smallByte = ref MemoryMarshal.GetReference(small.Span);
+        ref byte largeByte = ref MemoryMarshal.GetReference(large.Span);
+        Assert.True(bidi.Free(small));
+        Assert.True(bidi.Free(large));
+
+        BidiBlock small2 = bidi.Allocate(10);
+        BidiBlock large2 = bidi.Allocate(210);   // 200 and 210 share the (192, 224] class
+
+        Assert.True(Unsafe.AreSame(ref smallByte, ref MemoryMarshal.GetReference(small2.Span)));
+        Assert.True(Unsafe.AreSame(ref largeByte, ref MemoryMarshal.GetReference(large2.Span)));
+        Assert.Equal(2, bidi.TotalBlocks);
+        Assert.Equal(2, bidi.LiveBlocks);
+    }
+
+    [Fact]
+    public void Free_ManyOfOneClassThenReallocate_ReusesEveryBlockOnce()
+    {
+        var bidi = new BidiAllocator(_arena);
+        var blocks = Enumerable.Range(0, 5).Select(_ => bidi.Allocate(48)).ToArray();
+        var addresses = blocks.Select(AddressOf).ToHashSet();
+        foreach (BidiBlock block in blocks)
+        {
+            Assert.True(bidi.Free(block));
+        }
+
+        var again = Enumerable.Range(0, 5).Select(_ => bidi.Allocate(48)).ToArray();
+
+        Assert.Equal(addresses, again.Select(AddressOf).ToHashSet());
+        Assert.Equal(5, bidi.TotalBlocks);
+        Assert.Equal(5, bidi.LiveBlocks);
+    }
+
+    [Fact]
+    public void Free_LastFreedBlockTwice_SetsInvalidParameterAndReuseStaysSingle()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock block = bidi.Allocate(64);
+        Assert.True(bidi.Free(block));
+
+        Assert.False(bidi.Free(block));
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+
+        // Handed out once, not twice: the second allocation of the class takes new memory.
+        BidiBlock first = bidi.Allocate(64);
+        BidiBlock second = bidi.Allocate(64);
+        Assert.NotEqual(AddressOf(first), AddressOf(second));
+        Assert.Equal(2, bidi.TotalBlocks);
+    }
+
+    private static unsafe nint AddressOf(BidiBlock block) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(block.Span));
+
+    [Fact]
     public void Free_ThenAllocateOtherSizeClass_TakesNewMemory()
     {
         var bidi = new BidiAllocator(_arena);
