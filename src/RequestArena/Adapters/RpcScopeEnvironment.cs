@@ -233,9 +233,9 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         // No null test on the context: a suppressed flow (null) only matches a chunk without a flow, and such a chunk
         // is never in a slot while it can serve (slots are filled only after setting a flow, which is only cleared by
         // Kill, which also takes all of its room), so the bump fails and the slow path decides.
-        if (chunk.IsOnOwnerStack(stackAddress) && context == chunk.FlowContext)
+        if (chunk.IsOnOwnerStack(stackAddress) && context == chunk.FlowContext && TryBump(chunk, size, out memory))
         {
-            return TryBump(chunk, size, out memory);
+            return true;
         }
 
         memory = default;
