@@ -579,12 +579,7 @@ public class ArenaTests
     {
         using var pool = TestPools.Create(slabSize: 4096);
         using var arena = new Arena(pool);
-        for (int i = 0; i < 3; i++)
-        {
-            arena.AllocateMemory(4000);
-        }
-
-        arena.Reset();
+        AllocateThenReset(arena, count: 3, size: 4000);
         Memory<byte> stale = arena.AllocateMemory(12_000);
         stale.Span.Fill(0xAB);
         nint staleAddress = TestPools.AddressOf(stale);
@@ -603,12 +598,7 @@ public class ArenaTests
     {
         using var pool = TestPools.Create(slabSize: 4096);
         using var arena = new Arena(pool);
-        for (int i = 0; i < 10; i++)
-        {
-            arena.AllocateMemory(1000);
-        }
-
-        arena.Reset();
+        AllocateThenReset(arena, count: 10, size: 1000);
         var oversizePerCycle = new List<long>();
         for (int cycle = 0; cycle < 4; cycle++)
         {
@@ -620,6 +610,17 @@ public class ArenaTests
 
         // Four slabs, then two, then one slab from then on.
         Assert.Equal([1L, 1L, 0L, 0L], oversizePerCycle);
+    }
+
+    // One cycle of `count` allocations of `size` bytes, which the arena's next cycle learns from.
+    private static void AllocateThenReset(Arena arena, int count, int size)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            arena.AllocateMemory(size);
+        }
+
+        arena.Reset();
     }
 
     [Fact]
