@@ -11,7 +11,7 @@ namespace RequestArena;
 /// <remarks>
 /// <para>
 /// Each thread that allocates gets its own chunk of the arena's current slab and bumps it with plain, unsynchronised
-/// arithmetic; only taking a new chunk, a new slab, an oversize block or a quota decision takes the arena's lock.
+/// arithmetic; only taking a new chunk, a new slab, an oversize block or a quota decision takes the arena's gate.
 /// So one thread pays a few instructions per allocation, and several threads allocating at once neither overlap
 /// nor contend on a shared counter.
 /// </para>
@@ -22,9 +22,9 @@ namespace RequestArena;
 /// </remarks>
 public sealed unsafe class Arena : IModuleAllocator, IDisposable
 {
-    // The first chunk a thread carves in a cycle: half a slab (at most 32 KiB), so a lone thread carves a 64 KiB slab
-    // in two steps while a request that hops to another thread still finds the other half free. Each further chunk
-    // doubles, up to a whole slab.
+    // The first chunk a thread carves in a cycle after a cycle that hopped threads: half a slab (at most 32 KiB), so a
+    // request that hops again still finds the other half free. After a single-thread cycle the first chunk takes the
+    // whole block (see Release). Each further chunk doubles.
     private const int MaxInitialGrain = 32 * 1024;
     private const int MaxChunksKept = 8;
 
