@@ -46,6 +46,40 @@ public class MemoryFactoryTests
     }
 
     [Fact]
+    public void CreateChecked_PinnedArray_EqualsTheFastPath()
+    {
+        byte[] array = GC.AllocateArray<byte>(64, pinned: true);
+
+        Memory<byte> memory = MemoryFactory.CreateChecked(array, 10 | MemoryFactory.PinnedArrayFlag, 20);
+
+        Assert.True(memory.Equals(MemoryFactory.Create(array, 10 | MemoryFactory.PinnedArrayFlag, 20)));
+    }
+
+    [Fact]
+    public void CreateChecked_ReleasedLease_ThrowsObjectDisposedOnSpan()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+        Memory<byte> fromArena = arena.AllocateMemory(16);
+        Assert.True(MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(fromArena, out MemoryManager<byte>? lease));
+
+        Memory<byte> memory = MemoryFactory.CreateChecked(lease!, 4, 8);
+        Assert.True(memory.Equals(MemoryFactory.Create(lease!, 4, 8)));
+        Assert.Equal(8, memory.Span.Length);
+
+        arena.Reset();
+        Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+    }
+
+    [Fact]
+    public void SliceInRange_EqualsSlice()
+    {
+        Memory<byte> memory = new byte[100].AsMemory(7, 50);
+
+        Assert.True(MemoryFactory.SliceInRange(memory, 5, 20).Equals(memory.Slice(5, 20)));
+    }
+
+    [Fact]
     public unsafe void UncheckedArenaMemory_IsAPrePinnedSliceOfTheSlab()
     {
         using var arena = new Arena(TestPools.Create(), new ArenaOptions { DetectUseAfterRelease = false });

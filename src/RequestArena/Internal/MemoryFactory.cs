@@ -41,8 +41,9 @@ internal static class MemoryFactory
         return memory.Slice(start, length);
     }
 
+    // The path for a runtime whose Memory<T> layout differs; internal so tests can run it on this one.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Memory<byte> CreateChecked(object owner, int index, int length) =>
+    internal static Memory<byte> CreateChecked(object owner, int index, int length) =>
         owner is SlabLease lease
             ? lease.Slice(index, length)
             : MemoryMarshal.CreateFromPinnedArray((byte[])owner, index & ~PinnedArrayFlag, length);
