@@ -821,15 +821,27 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return errors;
     }
 
+    // The first block for a cycle like the last one. Rounded down to a power of two of slabs, it never holds more
+    // than the same use would take in slabs one by one; rounded up, it saves another trip through the slow path for
+    // up to a third more memory per cycle. Rounding up is only done while the pool has headroom under its cap: at
+    // report-2000 with 128 connections it pushed the pool past the cap (blocks dropped and allocated again, gen2
+    // collections), while the batch workload ran 34 -> 30 µs with it.
     private int FirstBlockClass(long carvedBytes)
     {
-        int sizeClass = 0;
-        while (sizeClass < MaxFirstBlockClass && ((long)_slabSize << sizeClass) < carvedBytes)
+        long slabs = (carvedBytes + _slabSize - 1) / _slabSize;
+        int down = 0;
+        while (down < MaxFirstBlockClass && (2L << down) <= slabs)
         {
-            sizeClass++;
+            down++;
         }
 
-        return sizeClass;
+        int up = down;
+        while (up < MaxFirstBlockClass && (1L << up) < slabs)
+        {
+            up++;
+        }
+
+        return up > down && _pool.HasHeadroomFor((long)_slabSize << up) ? up : down;
     }
 
     private static int AlignOffset(byte* baseAddress, int offset, int alignment)

@@ -575,6 +575,33 @@ public class ArenaTests
     }
 
     [Fact]
+    public void Reset_PoolNearItsCap_FirstBlockRoundsDownInstead()
+    {
+        // A 64 KiB cap; another arena holds 20 KiB, the first cycle takes 12 KiB: a 16 KiB block would pass half the
+        // cap, where an arena stops rounding up.
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 64 * 1024);
+        using var other = new Arena(pool);
+        for (int i = 0; i < 5; i++)
+        {
+            other.AllocateMemory(4000);
+        }
+
+        using var arena = new Arena(pool);
+        AllocateThenReset(arena, count: 10, size: 1000);
+        long oversizeBefore = pool.GetStatistics().OversizeRented;
+
+        for (int i = 0; i < 10; i++)
+        {
+            arena.AllocateMemory(1000);
+        }
+
+        // Two slabs' block, then one slab: what slabs alone would hold, not a third more.
+        Assert.Equal(2, arena.SlabsInUse);
+        Assert.Equal(oversizeBefore + 1, pool.GetStatistics().OversizeRented);
+        Assert.Equal(10_000, arena.AllocatedBytes);
+    }
+
+    [Fact]
     public void Reset_GrownBlock_IsZeroedAndCheckedLikeASlab()
     {
         using var pool = TestPools.Create(slabSize: 4096);

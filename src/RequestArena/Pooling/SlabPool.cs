@@ -167,6 +167,12 @@ public sealed class SlabPool : IDisposable
 
     internal Slab Rent(bool zero) => RentClass(0, zero);
 
+    // Whether the memory taken from the provider and not given back, plus `bytes`, stays within half the cap: arenas
+    // only round a predicted first block up (more memory for fewer trips) while the pool has that much headroom, so
+    // that near the cap the bigger blocks do not crowd out the slabs (blocks dropped at return, then allocated again).
+    internal bool HasHeadroomFor(long bytes) =>
+        Volatile.Read(ref _providerAllocated) - Volatile.Read(ref _providerFreed) + bytes <= _maxRetainedBytes / 2;
+
     // A block of SlabSize << sizeClass for an arena to carve (its first block after a cycle that outgrew one slab);
     // a plain slab when the pool does not keep blocks that large.
     internal Slab RentBlock(int sizeClass, bool zero) => RentClass(sizeClass <= _maxClass ? sizeClass : 0, zero);
