@@ -54,53 +54,26 @@ internal static class SoakApp
 
     private static void Map(WebApplication app, SoakSettings settings, SoakServerState state)
     {
-        app.MapGet("/soak/normal/{id:long}", (long id, HttpContext context) => NormalAsync(id, context, settings, state));
-        app.MapPost("/soak/upload/{id:long}", (long id, HttpContext context) => UploadAsync(id, context, state));
-        app.MapGet("/soak/stream/{id:long}", (long id, int chunks, int delayMs, HttpContext context) => StreamAsync(id, chunks, delayMs, context, settings, state));
-        app.MapGet("/soak/throw/{id:long}", (long id, HttpContext context) => ThrowAsync(id, context, state));
-        app.MapGet("/soak/timeout/{id:long}", (long id, HttpContext context) => TimeoutAsync(id, context, state))
+        app.MapGet("/soak/normal/{id:long}", (long id, HttpContext context) => TrackedAsync(state, () => NormalAsync(id, context, settings, state)));
+        app.MapPost("/soak/upload/{id:long}", (long id, HttpContext context) => TrackedAsync(state, () => UploadAsync(id, context, state)));
+        app.MapGet("/soak/stream/{id:long}", (long id, int chunks, int delayMs, HttpContext context) => TrackedAsync(state, () => StreamAsync(id, chunks, delayMs, context, settings, state)));
+        app.MapGet("/soak/throw/{id:long}", (long id, HttpContext context) => TrackedAsync(state, () => ThrowAsync(id, context, state)));
+        app.MapGet("/soak/timeout/{id:long}", (long id, HttpContext context) => TrackedAsync(state, () => TimeoutAsync(id, context, state)))
             .WithRequestTimeout(settings.RequestTimeout);
-        app.MapGet("/soak/quota/{id:long}", (long id, HttpContext context) => QuotaAsync(id, context, settings, state))
+        app.MapGet("/soak/quota/{id:long}", (long id, HttpContext context) => TrackedAsync(state, () => QuotaAsync(id, context, settings, state)))
             .WithRequestArena(settings.QuotaBytes);
         app.MapGet(StatsPath, (bool? gc, HttpContext context) => Results.Json(Report(context.RequestServices, state, gc == true)))
             .DisableRequestArena();
     }
 
-    private static async Task NormalAsync(long id, HttpContext context, SoakSettings settings, SoakServerState state)
+    // Every fault endpoint is counted in flight the same way, and any ObjectDisposedException escaping it means arena
+    // memory died while its request was still running: that is what the soak exists to catch.
+    private static async Task TrackedAsync(SoakServerState state, Func<Task> handler)
     {
         state.Enter();
         try
         {
-            IModuleAllocator arena = context.GetRequestArena();
-            byte pattern = SoakPayload.Pattern(id);
-            var random = new Random(unchecked((int)id));
-            state.ArenaUsed();
-            Memory<byte> first = default;
-            int count = random.Next(1, 7);
-            for (int i = 0; i < count; i++)
-            {
-                Memory<byte> memory = arena.AllocateMemory(SoakPayload.NextSize(random, settings.SlabSize));
-                state.CheckZero(memory.Span);
-                memory.Span.Fill(pattern);
-                if (i == 0)
-                {
-                    first = memory;
-                }
-
-                // Some requests continue on another thread, as real handlers do after an await.
-                if (random.Next(4) == 0)
-                {
-                    await Task.Yield();
-                }
-            }
-
-            Memory<byte> body = arena.AllocateMemory(SoakPayload.ResponseLength(id));
-            state.CheckZero(body.Span);
-            body.Span.Fill(pattern);
-            context.Response.ContentLength = body.Length;
-            await context.Response.Body.WriteAsync(body, context.RequestAborted);
-            state.CheckOwn(first.Span, pattern);
-            state.NormalDone();
+            await handler();
         }
         catch (ObjectDisposedException)
         {
@@ -111,78 +84,98 @@ internal static class SoakApp
         {
             state.Exit();
         }
+    }
+
+    private static async Task NormalAsync(long id, HttpContext context, SoakSettings settings, SoakServerState state)
+    {
+        IModuleAllocator arena = context.GetRequestArena();
+        byte pattern = SoakPayload.Pattern(id);
+        var random = new Random(unchecked((int)id));
+        state.ArenaUsed();
+        Memory<byte> first = default;
+        int count = random.Next(1, 7);
+        for (int i = 0; i < count; i++)
+        {
+            Memory<byte> memory = arena.AllocateMemory(SoakPayload.NextSize(random, settings.SlabSize));
+            state.CheckZero(memory.Span);
+            memory.Span.Fill(pattern);
+            if (i == 0)
+            {
+                first = memory;
+            }
+
+            // Some requests continue on another thread, as real handlers do after an await.
+            if (random.Next(4) == 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        Memory<byte> body = arena.AllocateMemory(SoakPayload.ResponseLength(id));
+        state.CheckZero(body.Span);
+        body.Span.Fill(pattern);
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        state.CheckOwn(first.Span, pattern);
+        state.NormalDone();
     }
 
     private static async Task UploadAsync(long id, HttpContext context, SoakServerState state)
     {
-        state.Enter();
+        IModuleAllocator arena = context.GetRequestArena();
+        int length = (int)(context.Request.ContentLength ?? 0);
+        state.ArenaUsed();
+        Memory<byte> buffer = arena.AllocateMemory(length);
+        state.CheckZero(buffer.Span);
+
+        // An aborting client waits for this byte, so it resets the connection while the handler is in its read loop.
+        if (context.Request.Query.ContainsKey("early"))
+        {
+            await context.Response.Body.WriteAsync("R"u8.ToArray(), context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        int read = 0;
         try
         {
-            IModuleAllocator arena = context.GetRequestArena();
-            int length = (int)(context.Request.ContentLength ?? 0);
-            state.ArenaUsed();
-            Memory<byte> buffer = arena.AllocateMemory(length);
-            state.CheckZero(buffer.Span);
-
-            // An aborting client waits for this byte, so it resets the connection while the handler is in its read loop.
-            if (context.Request.Query.ContainsKey("early"))
+            while (read < length)
             {
-                await context.Response.Body.WriteAsync("R"u8.ToArray(), context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
-
-            int read = 0;
-            try
-            {
-                while (read < length)
+                int n = await context.Request.Body.ReadAsync(buffer[read..], context.RequestAborted);
+                if (n == 0)
                 {
-                    int n = await context.Request.Body.ReadAsync(buffer[read..], context.RequestAborted);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    read += n;
-                }
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
-            {
-                state.UploadAborted();
-
-                // Both ways a handler may leave after an abort: letting the exception escape, or returning.
-                if (id % 2 == 0)
-                {
-                    throw;
+                    break;
                 }
 
-                return;
+                read += n;
             }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            state.UploadAborted();
 
-            if (read < length)
+            // Both ways a handler may leave after an abort: letting the exception escape, or returning.
+            if (id % 2 == 0)
             {
-                state.UploadAborted();
-                return;
+                throw;
             }
 
-            state.CheckOwn(buffer.Span, SoakPayload.Pattern(id));
-            context.Response.ContentType = "text/plain";
-            await context.Response.WriteAsync(read.ToString(System.Globalization.CultureInfo.InvariantCulture), context.RequestAborted);
-            state.UploadDone();
+            return;
         }
-        catch (ObjectDisposedException)
+
+        if (read < length)
         {
-            state.PrematureRelease();
-            throw;
+            state.UploadAborted();
+            return;
         }
-        finally
-        {
-            state.Exit();
-        }
+
+        state.CheckOwn(buffer.Span, SoakPayload.Pattern(id));
+        context.Response.ContentType = "text/plain";
+        await context.Response.WriteAsync(read.ToString(System.Globalization.CultureInfo.InvariantCulture), context.RequestAborted);
+        state.UploadDone();
     }
 
     private static async Task StreamAsync(long id, int chunks, int delayMs, HttpContext context, SoakSettings settings, SoakServerState state)
     {
-        state.Enter();
         try
         {
             IModuleAllocator arena = context.GetRequestArena();
@@ -212,137 +205,89 @@ internal static class SoakApp
                 throw;
             }
         }
-        catch (ObjectDisposedException)
-        {
-            state.PrematureRelease();
-            throw;
-        }
-        finally
-        {
-            state.Exit();
-        }
     }
 
     private static async Task ThrowAsync(long id, HttpContext context, SoakServerState state)
     {
-        state.Enter();
-        try
-        {
-            IModuleAllocator arena = context.GetRequestArena();
-            state.ArenaUsed();
-            Memory<byte> memory = arena.AllocateMemory(2048);
-            memory.Span.Fill(SoakPayload.Pattern(id));
+        IModuleAllocator arena = context.GetRequestArena();
+        state.ArenaUsed();
+        Memory<byte> memory = arena.AllocateMemory(2048);
+        memory.Span.Fill(SoakPayload.Pattern(id));
 
-            // Odd ids fail after the response has started, so the server can only reset the connection.
-            if (id % 2 == 1)
-            {
-                await context.Response.Body.WriteAsync(memory, context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
-            }
+        // Odd ids fail after the response has started, so the server can only reset the connection.
+        if (id % 2 == 1)
+        {
+            await context.Response.Body.WriteAsync(memory, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
 
-            await Task.Yield();
-            state.Thrown();
-            throw new InvalidOperationException($"soak: injected fault in request {id}");
-        }
-        catch (ObjectDisposedException)
-        {
-            state.PrematureRelease();
-            throw;
-        }
-        finally
-        {
-            state.Exit();
-        }
+        await Task.Yield();
+        state.Thrown();
+        throw new InvalidOperationException($"soak: injected fault in request {id}");
     }
 
     private static async Task TimeoutAsync(long id, HttpContext context, SoakServerState state)
     {
-        state.Enter();
+        IModuleAllocator arena = context.GetRequestArena();
+        state.ArenaUsed();
+        Memory<byte> first = arena.AllocateMemory(1024);
+        first.Span.Fill(SoakPayload.Pattern(id));
         try
         {
-            IModuleAllocator arena = context.GetRequestArena();
-            state.ArenaUsed();
-            Memory<byte> first = arena.AllocateMemory(1024);
-            first.Span.Fill(SoakPayload.Pattern(id));
-            try
+            if (id % 2 == 0)
             {
-                if (id % 2 == 0)
+                // Keeps allocating across thread hops until the timeout cancels it (bounded at about 5 s).
+                for (int i = 0; i < 1000; i++)
                 {
-                    // Keeps allocating across thread hops until the timeout cancels it (bounded at about 5 s).
-                    for (int i = 0; i < 1000; i++)
-                    {
-                        arena.AllocateMemory(256).Span.Fill(SoakPayload.Pattern(id));
-                        await Task.Delay(5, context.RequestAborted);
-                    }
-                }
-                else
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted);
+                    arena.AllocateMemory(256).Span.Fill(SoakPayload.Pattern(id));
+                    await Task.Delay(5, context.RequestAborted);
                 }
             }
-            catch (OperationCanceledException)
+            else
             {
-                state.TimedOut();
-                throw;
+                await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted);
             }
-
-            state.TimeoutMissed();
         }
-        catch (ObjectDisposedException)
+        catch (OperationCanceledException)
         {
-            state.PrematureRelease();
+            state.TimedOut();
             throw;
         }
-        finally
-        {
-            state.Exit();
-        }
+
+        state.TimeoutMissed();
     }
 
     private static async Task QuotaAsync(long id, HttpContext context, SoakSettings settings, SoakServerState state)
     {
-        state.Enter();
+        IModuleAllocator arena = context.GetRequestArena();
+        state.ArenaUsed();
         try
         {
-            IModuleAllocator arena = context.GetRequestArena();
-            state.ArenaUsed();
-            try
+            switch (id % 3)
             {
-                switch (id % 3)
-                {
-                    case 0:
-                        // Creeps up to the limit in slab-sized steps.
-                        for (int i = 0; i < 1000; i++)
-                        {
-                            arena.AllocateMemory(4096).Span.Fill(SoakPayload.Pattern(id));
-                        }
+                case 0:
+                    // Creeps up to the limit in slab-sized steps.
+                    for (int i = 0; i < 1000; i++)
+                    {
+                        arena.AllocateMemory(4096).Span.Fill(SoakPayload.Pattern(id));
+                    }
 
-                        break;
-                    case 1:
-                        // One request far over the limit and over a slab: refused before any oversize block is rented.
-                        arena.AllocateMemory((int)Math.Min(int.MaxValue, settings.QuotaBytes * 32));
-                        break;
-                    default:
-                        arena.AllocateMemory(8192).Span.Fill(SoakPayload.Pattern(id));
-                        await Task.Yield();
-                        arena.AllocateMemory((int)settings.QuotaBytes);
-                        break;
-                }
-            }
-            catch (ArenaLimitExceededException)
-            {
-                state.QuotaHit();
-                throw;
+                    break;
+                case 1:
+                    // One request far over the limit and over a slab: refused before any oversize block is rented.
+                    arena.AllocateMemory((int)Math.Min(int.MaxValue, settings.QuotaBytes * 32));
+                    break;
+                default:
+                    arena.AllocateMemory(8192).Span.Fill(SoakPayload.Pattern(id));
+                    await Task.Yield();
+                    arena.AllocateMemory((int)settings.QuotaBytes);
+                    break;
             }
         }
-        catch (ObjectDisposedException)
+        catch (ArenaLimitExceededException)
         {
-            state.PrematureRelease();
+            state.QuotaHit();
             throw;
-        }
-        finally
-        {
-            state.Exit();
         }
     }
 
