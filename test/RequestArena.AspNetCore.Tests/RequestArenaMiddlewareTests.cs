@@ -319,12 +319,7 @@ public sealed class RequestArenaMiddlewareTests
     [Fact]
     public async Task Handler_LimitFromOwnArena_StillBecomes503()
     {
-        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/own", () =>
-        {
-            using var own = new Arena(new ArenaOptions { MaxBytes = 10 });
-            own.AllocateMemory(11);
-            return "never";
-        }));
+        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/own", () => ExceedOwnArena()));
 
         HttpResponseMessage response = await host.Client.GetAsync("/own");
 
@@ -335,17 +330,20 @@ public sealed class RequestArenaMiddlewareTests
     [Fact]
     public async Task Handler_LimitFromOwnArenaAfterTakingAllocator_CountedOnce()
     {
-        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/own", (IModuleAllocator unused) =>
-        {
-            using var own = new Arena(new ArenaOptions { MaxBytes = 10 });
-            own.AllocateMemory(11);
-            return "never";
-        }));
+        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/own", (IModuleAllocator unused) => ExceedOwnArena()));
 
         HttpResponseMessage response = await host.Client.GetAsync("/own");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(1, host.Statistics.GetSnapshot().LimitExceeded);
+    }
+
+    // A limit hit on an arena the handler made itself, not on the request's.
+    private static string ExceedOwnArena()
+    {
+        using var own = new Arena(new ArenaOptions { MaxBytes = 10 });
+        own.AllocateMemory(11);
+        return "never";
     }
 
     [Fact]
