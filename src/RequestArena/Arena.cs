@@ -307,10 +307,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     }
 
     // The bump itself, shared by every fast path: one load and one store of the chunk's state. Signed compare on
-    // purpose: a revoked or released chunk may have Offset beyond Limit. Bytes handed out are derived from offsets,
-    // so only alignment padding is counted, in the state's high half. The padding (-size & mask) is computed in both
-    // halves at once, so one add moves the offset to the next aligned position and counts the padding; for a size
-    // known at the call site the JIT folds all but one AND.
+    // purpose: a revoked or released chunk may have Offset beyond Limit.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryBump(ArenaChunk chunk, int size, out int offset)
     {
@@ -318,12 +315,19 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         offset = (int)state;
         if (size > 0 && size <= chunk.Limit - offset)
         {
-            chunk.State = state + size + ((uint)-size * StateUnit & _stateMask);
+            chunk.State = Advance(state, size);
             return true;
         }
 
         return false;
     }
+
+    // The state after handing out `size` bytes. Bytes handed out are derived from offsets, so only alignment padding
+    // is counted, in the state's high half. The padding (-size & mask) is computed in both halves at once, so one add
+    // moves the offset to the next aligned position and counts the padding; for a size known at the call site the
+    // JIT folds all but one AND.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Advance(long state, int size) => state + size + ((uint)-size * StateUnit & _stateMask);
 
     // The typed bump. One unsigned compare admits counts from 1 up to what fits in int bytes, so the byte count is
     // computed in 32 bits; zero, negative and huge counts, and types aligned beyond the arena, go to the slow path.
@@ -337,7 +341,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             int size = count * sizeof(T);
             if (size <= chunk.Limit - offset)
             {
-                chunk.State = state + size + ((uint)-size * StateUnit & _stateMask);
+                chunk.State = Advance(state, size);
                 return true;
             }
         }
