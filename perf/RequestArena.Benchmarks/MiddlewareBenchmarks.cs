@@ -68,23 +68,4 @@ public class MiddlewareBenchmarks
         app.Run(endpoint);
         return app.Build();
     }
-
-    private sealed class CompletingResponseFeature : HttpResponseFeature
-    {
-        private Func<object, Task>? _callback;
-        private object? _state;
-
-        public override void OnCompleted(Func<object, Task> callback, object state)
-        {
-            _callback = callback;
-            _state = state;
-        }
-
-        public Task CompleteAsync()
-        {
-            Func<object, Task>? callback = _callback;
-            _callback = null;
-            return callback is null ? Task.CompletedTask : callback(_state!);
-        }
-    }
 }

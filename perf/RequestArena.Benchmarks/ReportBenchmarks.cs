@@ -1,0 +1,81 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using WebDemo;
+
+namespace RequestArena.Benchmarks;
+
+/// <summary>
+/// One <c>GET /api/report?items=200</c> of the demo, without the server: the real endpoint behind the real
+/// UseRequestArena middleware, on a reused DefaultHttpContext whose body goes to <see cref="Stream.Null"/>, with the
+/// arena released as the server would after the response. It measures the part of a request the buffer source
+/// can change, which the load test's end-to-end figures hide under Kestrel's share and the machine's noise.
+/// Each case runs in its own process, so the JIT's profile sees one kind of memory, as it does in a server that
+/// serves one mode.
+/// </summary>
+[MemoryDiagnoser]
+public class ReportBenchmarks
+{
+    private const int Items = 200;
+
+    private ServiceProvider _checkedServices = null!;
+    private ServiceProvider _uncheckedServices = null!;
+    private RequestDelegate _checkedApp = null!;
+    private RequestDelegate _uncheckedApp = null!;
+    private DefaultHttpContext _context = null!;
+    private CompletingResponseFeature _response = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _checkedServices = new ServiceCollection().AddRequestArena().BuildServiceProvider();
+        _uncheckedServices = new ServiceCollection().AddRequestArena(o => o.DetectUseAfterRelease = false).BuildServiceProvider();
+        var counters = new DemoCounters();
+        _checkedApp = Build(_checkedServices, counters);
+        _uncheckedApp = Build(_uncheckedServices, counters);
+
+        _context = new DefaultHttpContext();
+        _response = new CompletingResponseFeature();
+        _context.Features.Set<IHttpResponseFeature>(_response);
+        _context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+        _context.SetEndpoint(new Endpoint(null, EndpointMetadataCollection.Empty, "report"));
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _checkedServices.Dispose();
+        _uncheckedServices.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "pool")]
+    public Task Pool() => Request(_checkedApp, "?items=200&alloc=pool");
+
+    [Benchmark(Description = "new")]
+    public Task New() => Request(_checkedApp, "?items=200&alloc=new");
+
+    [Benchmark(Description = "arena")]
+    public Task Arena() => Request(_checkedApp, "?items=200&alloc=arena");
+
+    [Benchmark(Description = "arena, DetectUseAfterRelease off")]
+    public Task ArenaUnchecked() => Request(_uncheckedApp, "?items=200&alloc=arena");
+
+    private Task Request(RequestDelegate app, string query)
+    {
+        _context.Request.QueryString = new QueryString(query);
+        Task task = app(_context);
+
+        // The server's part after the response: OnCompleted, which releases the arena.
+        return task.IsCompletedSuccessfully ? _response.CompleteAsync() : task;
+    }
+
+    private static RequestDelegate Build(IServiceProvider services, DemoCounters counters)
+    {
+        var app = new ApplicationBuilder(services);
+        app.UseRequestArena();
+        app.Run(context => ReportEndpoint.HandleAsync(context, counters));
+        return app.Build();
+    }
+}
