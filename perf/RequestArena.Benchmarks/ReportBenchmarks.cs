@@ -22,8 +22,10 @@ public class ReportBenchmarks
 
     private ServiceProvider _checkedServices = null!;
     private ServiceProvider _uncheckedServices = null!;
+    private ServiceProvider _unzeroedServices = null!;
     private RequestDelegate _checkedApp = null!;
     private RequestDelegate _uncheckedApp = null!;
+    private RequestDelegate _unzeroedApp = null!;
     private DefaultHttpContext _context = null!;
     private CompletingResponseFeature _response = null!;
 
@@ -32,9 +34,11 @@ public class ReportBenchmarks
     {
         _checkedServices = new ServiceCollection().AddRequestArena().BuildServiceProvider();
         _uncheckedServices = new ServiceCollection().AddRequestArena(o => o.DetectUseAfterRelease = false).BuildServiceProvider();
+        _unzeroedServices = new ServiceCollection().AddRequestArena(o => o.ZeroMemory = false).BuildServiceProvider();
         var counters = new DemoCounters();
         _checkedApp = Build(_checkedServices, counters);
         _uncheckedApp = Build(_uncheckedServices, counters);
+        _unzeroedApp = Build(_unzeroedServices, counters);
 
         _context = new DefaultHttpContext();
         _response = new CompletingResponseFeature();
@@ -48,6 +52,7 @@ public class ReportBenchmarks
     {
         _checkedServices.Dispose();
         _uncheckedServices.Dispose();
+        _unzeroedServices.Dispose();
     }
 
     [Benchmark(Baseline = true, Description = "pool")]
@@ -61,6 +66,9 @@ public class ReportBenchmarks
 
     [Benchmark(Description = "arena, DetectUseAfterRelease off")]
     public Task ArenaUnchecked() => Request(_uncheckedApp, "?items=200&alloc=arena");
+
+    [Benchmark(Description = "arena, ZeroMemory off")]
+    public Task ArenaUnzeroed() => Request(_unzeroedApp, "?items=200&alloc=arena");
 
     private Task Request(RequestDelegate app, string query)
     {
