@@ -48,10 +48,12 @@ foreach (string name in options.Scenarios)
             await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.WarmUp, options.MaxRequests);
         }
 
-        // Modes interleaved A B C A B C ... so slow drift (thermal, neighbours, GC heap growth) hits all modes alike.
+        // Modes interleaved so slow drift (thermal, neighbours, GC heap growth) hits all modes alike, and the order
+        // rotated each round (A B C, B C A, C A B, ...) so no mode always runs first, right after the stats reads and
+        // the previous scenario, or always last.
         for (int round = 1; round <= options.Rounds; round++)
         {
-            foreach (string mode in scenario.Modes)
+            foreach (string mode in Scenario.RoundOrder(scenario.Modes, round))
             {
                 StatsSample before = await app.GetStatsAsync();
                 DriverResult result = await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.Duration, options.MaxRequests);

@@ -19,6 +19,19 @@ internal sealed record Scenario(string Name, string Method, string PathFormat, i
 
     public string PathFor(string mode) => string.Format(System.Globalization.CultureInfo.InvariantCulture, PathFormat, mode);
 
+    /// <summary>
+    /// The modes in the order round <paramref name="round"/> (from 1) runs them: rotated by one place per round, so
+    /// over as many rounds as there are modes each mode runs once in each position.
+    /// </summary>
+    public static IEnumerable<string> RoundOrder(string[] modes, int round)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(round, 1);
+        for (int i = 0; i < modes.Length; i++)
+        {
+            yield return modes[(round - 1 + i) % modes.Length];
+        }
+    }
+
     public static string ModeLabel(Scenario scenario, string mode) =>
         scenario.Name == "hello" ? (mode == "api" ? "middleware" : "no middleware") : mode;
 
