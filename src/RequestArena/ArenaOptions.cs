@@ -20,8 +20,11 @@ public sealed class ArenaOptions
 
     /// <summary>
     /// When true (the default) memory handed out fails with <see cref="ObjectDisposedException"/> once the arena
-    /// has been reset or disposed. Turning it off hands out plain array-backed memory, a little faster and with
-    /// no per-slab allocation, but memory kept past a reset then silently aliases whatever uses the slab next.
+    /// has been reset or disposed. Every <c>.Span</c> of checked memory goes through a
+    /// <see cref="System.Buffers.MemoryManager{T}"/> (a virtual call of 1–2 ns unless the JIT devirtualises it), which
+    /// code reading <c>.Span</c> per token, such as <c>Utf8JsonWriter</c>, pays many times. Turning it off hands out
+    /// plain array-backed memory, as fast to read as an array and with no per-slab allocation, but memory kept past a
+    /// reset then silently aliases whatever uses the slab next.
     /// </summary>
     public bool DetectUseAfterRelease { get; set; } = true;
 
