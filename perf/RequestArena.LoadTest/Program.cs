@@ -68,7 +68,7 @@ foreach (string name in options.Scenarios)
 }
 
 List<ModeSummary> summaries = [.. runs.GroupBy(r => (r.Scenario, r.Connections, r.Mode)).Select(g => ModeSummary.Of([.. g]))];
-List<BarCheck> bars = [.. BarCheck.Evaluate(summaries)];
+List<BarCheck> bars = [.. BarCheck.Evaluate(summaries, runs)];
 StatsSample final = await app.GetStatsAsync();
 string conditions = string.Create(CultureInfo.InvariantCulture,
     $"Driver {driver.Name}, loopback 127.0.0.1, {Environment.ProcessorCount} cores shared by server and driver, {(final.ServerGc ? "Server" : "Workstation")} GC, {RuntimeInformation.FrameworkDescription}; {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0.#} s per mode after {options.WarmUp.TotalSeconds:0.#} s warm-up; medians (min–max). {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
