@@ -127,16 +127,16 @@ public sealed class BidiAllocatorTests : IDisposable
         var bidi = new BidiAllocator(_arena);
         BidiBlock small = bidi.Allocate(16);
         BidiBlock large = bidi.Allocate(200);
-        ref byte smallByte = ref MemoryMarshal.GetReference(small.Span);
-        ref byte largeByte = ref MemoryMarshal.GetReference(large.Span);
+        nint smallAddress = AddressOf(small);
+        nint largeAddress = AddressOf(large);
         Assert.True(bidi.Free(small));
         Assert.True(bidi.Free(large));
 
         BidiBlock small2 = bidi.Allocate(10);
         BidiBlock large2 = bidi.Allocate(210);   // 200 and 210 share the (192, 224] class
 
-        Assert.True(Unsafe.AreSame(ref smallByte, ref MemoryMarshal.GetReference(small2.Span)));
-        Assert.True(Unsafe.AreSame(ref largeByte, ref MemoryMarshal.GetReference(large2.Span)));
+        Assert.Equal(smallAddress, AddressOf(small2));
+        Assert.Equal(largeAddress, AddressOf(large2));
         Assert.Equal(2, bidi.TotalBlocks);
         Assert.Equal(2, bidi.LiveBlocks);
     }
@@ -175,8 +175,6 @@ public sealed class BidiAllocatorTests : IDisposable
         Assert.NotEqual(AddressOf(first), AddressOf(second));
         Assert.Equal(2, bidi.TotalBlocks);
     }
-
-    private static unsafe nint AddressOf(BidiBlock block) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(block.Span));
 
     [Fact]
     public void Free_ThenAllocateOtherSizeClass_TakesNewMemory()
@@ -481,4 +479,6 @@ public sealed class BidiAllocatorTests : IDisposable
 
         Assert.Equal(live.Count, bidi.LiveBlocks);
     }
+
+    private static unsafe nint AddressOf(BidiBlock block) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(block.Span));
 }
