@@ -127,16 +127,16 @@ public sealed class BidiAllocatorTests : IDisposable
         var bidi = new BidiAllocator(_arena);
         BidiBlock small = bidi.Allocate(16);
         BidiBlock large = bidi.Allocate(200);
-        nint smallAddress = AddressOf(small);
-        nint largeAddress = AddressOf(large);
+        nint smallAddress = TestPools.AddressOf(small.Memory);
+        nint largeAddress = TestPools.AddressOf(large.Memory);
         Assert.True(bidi.Free(small));
         Assert.True(bidi.Free(large));
 
         BidiBlock small2 = bidi.Allocate(10);
         BidiBlock large2 = bidi.Allocate(210);   // 200 and 210 share the (192, 224] class
 
-        Assert.Equal(smallAddress, AddressOf(small2));
-        Assert.Equal(largeAddress, AddressOf(large2));
+        Assert.Equal(smallAddress, TestPools.AddressOf(small2.Memory));
+        Assert.Equal(largeAddress, TestPools.AddressOf(large2.Memory));
         Assert.Equal(2, bidi.TotalBlocks);
         Assert.Equal(2, bidi.LiveBlocks);
     }
@@ -146,7 +146,7 @@ public sealed class BidiAllocatorTests : IDisposable
     {
         var bidi = new BidiAllocator(_arena);
         var blocks = Enumerable.Range(0, 5).Select(_ => bidi.Allocate(48)).ToArray();
-        var addresses = blocks.Select(AddressOf).ToHashSet();
+        var addresses = blocks.Select(b => TestPools.AddressOf(b.Memory)).ToHashSet();
         foreach (BidiBlock block in blocks)
         {
             Assert.True(bidi.Free(block));
@@ -154,7 +154,7 @@ public sealed class BidiAllocatorTests : IDisposable
 
         var again = Enumerable.Range(0, 5).Select(_ => bidi.Allocate(48)).ToArray();
 
-        Assert.Equal(addresses, again.Select(AddressOf).ToHashSet());
+        Assert.Equal(addresses, again.Select(b => TestPools.AddressOf(b.Memory)).ToHashSet());
         Assert.Equal(5, bidi.TotalBlocks);
         Assert.Equal(5, bidi.LiveBlocks);
     }
@@ -172,7 +172,7 @@ public sealed class BidiAllocatorTests : IDisposable
         // Handed out once, not twice: the second allocation of the class takes new memory.
         BidiBlock first = bidi.Allocate(64);
         BidiBlock second = bidi.Allocate(64);
-        Assert.NotEqual(AddressOf(first), AddressOf(second));
+        Assert.NotEqual(TestPools.AddressOf(first.Memory), TestPools.AddressOf(second.Memory));
         Assert.Equal(2, bidi.TotalBlocks);
     }
 
@@ -479,6 +479,4 @@ public sealed class BidiAllocatorTests : IDisposable
 
         Assert.Equal(live.Count, bidi.LiveBlocks);
     }
-
-    private static unsafe nint AddressOf(BidiBlock block) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(block.Span));
 }
