@@ -5,9 +5,10 @@ namespace RequestArena.Benchmarks;
 
 /// <summary>
 /// <c>--interleaved-report</c>: the <see cref="ReportBenchmarks"/> cases in one process, taking turns in short slices,
-/// each figure paired with the <c>pool</c> slice next to it. BenchmarkDotNet gives every case its own process, so the
-/// JIT's profile sees one kind of memory there; a server serving several kinds (arrays from Kestrel and ArrayPool,
-/// arena leases) compiles its hot JSON code once for all of them, and this is the way to measure that. Pairing
+/// each figure paired with the baseline's (<c>pool</c>) slice next to it. BenchmarkDotNet gives every case its own
+/// process, so the JIT's profile sees one kind of memory there; a server serving several kinds (arrays from Kestrel
+/// and ArrayPool, arena leases) compiles its hot JSON code once for all of them, and this is the way to measure that.
+/// Pairing
 /// adjacent slices cancels the machine's drift, which on a shared 2-core guest is larger than the effects.
 /// </summary>
 internal static class InterleavedReport
@@ -23,14 +24,8 @@ internal static class InterleavedReport
         benchmarks.Setup();
         try
         {
-            (string Name, Func<Task> Run)[] cases =
-            [
-                ("pool", benchmarks.Pool),
-                ("new", benchmarks.New),
-                ("arena", benchmarks.Arena),
-                ("arena, DetectUseAfterRelease off", benchmarks.ArenaUnchecked),
-                ("arena, ZeroMemory off", benchmarks.ArenaUnzeroed),
-            ];
+            IReadOnlyList<(string Name, Func<Task> Run)> cases = benchmarks.Cases();
+            string baseline = cases[0].Name;
 
             // Warm-up in the same order, so every case is compiled against the profile all of them produce.
             for (int i = 0; i < 5; i++)
@@ -50,17 +45,17 @@ internal static class InterleavedReport
                 }
             }
 
-            List<double> pool = times["pool"];
+            List<double> baselineTimes = times[baseline];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{Rounds} rounds of {Slice.TotalMilliseconds:0} ms per case, taking turns in one process; µs per request; ratios are medians of each round's time over the same round's pool."));
+                $"{Rounds} rounds of {Slice.TotalMilliseconds:0} ms per case, taking turns in one process; µs per request; ratios are medians of each round's time over the same round's {baseline}."));
             Console.WriteLine();
-            Console.WriteLine("| case | median µs | p10 µs | min µs | paired ratio to pool (p10–p90) |");
+            Console.WriteLine($"| case | median µs | p10 µs | min µs | paired ratio to {baseline} (p10–p90) |");
             Console.WriteLine("|---|---:|---:|---:|---:|");
             foreach (var c in cases)
             {
                 List<double> own = times[c.Name];
                 List<double> sorted = [.. own.Order()];
-                List<double> ratios = [.. own.Zip(pool, (x, p) => x / p).Order()];
+                List<double> ratios = [.. own.Zip(baselineTimes, (x, p) => x / p).Order()];
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {c.Name} | {At(sorted, 0.5):F2} | {At(sorted, 0.1):F2} | {sorted[0]:F2} | {At(ratios, 0.5):F3} ({At(ratios, 0.1):F3}–{At(ratios, 0.9):F3}) |"));
             }
