@@ -93,7 +93,7 @@ internal sealed class LoadTestOptions
           --driver wrk|builtin     load generator (default: wrk when installed)
           --duration S             seconds per measured run (default 3)
           --warmup S               seconds of warm-up per mode before the rounds (default 3)
-          --rounds N               interleaved rounds A B C A B C ... (default 3)
+          --rounds N               interleaved rounds A B C, B C A, ... (default 3)
           --connections 1,16,128   concurrency levels (default 1,16,128)
           --scenarios a,b          report-10, report-200, report-2000, transform-4k, transform-256k, hello
           --max-requests N         cap per run, whichever of time and count comes first (default 2000000)
