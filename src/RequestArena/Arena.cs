@@ -20,7 +20,7 @@ namespace RequestArena;
 /// allocation path never touches the memory it returns.
 /// </para>
 /// </remarks>
-public sealed unsafe class Arena : IModuleAllocator, IDisposable
+public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSource, IDisposable
 {
     // The first chunk a thread carves in a cycle after a cycle that hopped threads: half a slab (at most 32 KiB), so a
     // request that hops again still finds the other half free. After a single-thread cycle the first chunk takes the
@@ -37,11 +37,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     // Multiplying a 32-bit value by this copies it into both halves of a 64-bit word.
     private const long StateUnit = 0x1_0000_0001;
 
-    // The calling thread's chunk of whichever arena it used last; a reference compare tells the fast path whether
-    // it belongs to this arena.
-    [ThreadStatic]
-    private static ArenaChunk? t_chunk;
-
     private readonly SlabPool _pool;
     private SpinGate _gate;
     private readonly int _alignment;
@@ -51,11 +46,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private readonly bool _zero;
     private readonly bool _checked;
     private readonly int _slabSize;
-
-    // The chunks of the two threads that took the slow path last. The fast path recognises its own by stack range.
-    // Never null: an empty slot holds a chunk whose stack range is empty, so the fast path needs no null test.
-    private ArenaChunk _hot = ArenaChunk.Nobody;
-    private ArenaChunk _warm = ArenaChunk.Nobody;
 
     private ArenaChunk[] _chunks = new ArenaChunk[2];
     private int _chunkCount;
@@ -73,6 +63,15 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     private IDisposable[]? _cleanups;
     private int _cleanupCount;
     private bool _disposed;
+
+    // Identifies the cycle (the time between two releases). A caller that must not outlive one cycle (the request's
+    // handle) takes the cycle it started in and passes it with each allocation: every release kills every chunk, so a
+    // late caller always reaches the slow path, and the slow path refuses a cycle that has ended. Drawn from one
+    // process-wide counter, so no two cycles of any arenas share a value and a caller holding another arena's cycle is
+    // refused too.
+    private static long s_lastCycle;
+    private long _cycle = Interlocked.Increment(ref s_lastCycle);
+    private bool _limitExceeded;   // an allocation was refused for the quota in this cycle
 
     /// <summary>Creates an arena on <see cref="SlabPool.Shared"/> with default options.</summary>
     public Arena()
@@ -175,17 +174,50 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
-        Unsafe.SkipInit(out byte probe);
-        ArenaChunk chunk = _hot;
-        if (chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
+        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
+        if (chunk is not null && chunk.Owner == this && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
-            return ToMemory(chunk, offset, cbAllocation);
+            return MemoryFactory.Create(owner, offset, cbAllocation);
         }
 
-        return AllocateMemoryMiss(cbAllocation);
+        return AllocateMemoryMiss(cbAllocation, AnyCycle);
     }
 
-    /// <summary>Like <see cref="AllocateMemory"/>, but returns false instead of throwing when the quota would be exceeded.</summary>
+    /// <summary>
+    /// Like <see cref="AllocateMemory(int)"/>, for a caller whose right to allocate ends with one cycle of the arena (a
+    /// request's handle over a pooled arena): once that cycle has been released, the call throws
+    /// <see cref="ObjectDisposedException"/> instead of allocating from (and charging) the arena's next cycle.
+    /// </summary>
+    /// <param name="cbAllocation">The number of bytes.</param>
+    /// <param name="cycle">The value of <see cref="Cycle"/> the caller started in.</param>
+    /// <returns>Exactly <paramref name="cbAllocation"/> bytes.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ArenaLimitExceededException">The allocation would exceed the quota.</exception>
+    /// <exception cref="ObjectDisposedException">The cycle has ended, or the arena has been disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Memory<byte> AllocateMemory(int cbAllocation, long cycle)
+    {
+        // A chunk with room was placed in the current cycle by this very thread, and every release kills every chunk
+        // (Limit 0), so a bump that succeeds here cannot belong to a later cycle than the caller's.
+        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
+        if (chunk is not null && chunk.Owner == this && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        {
+            return MemoryFactory.Create(owner, offset, cbAllocation);
+        }
+
+        return AllocateMemoryMiss(cbAllocation, cycle);
+    }
+
+    /// <summary>
+    /// The arena's current cycle: it changes at every <see cref="Reset"/> and <see cref="Dispose"/>. See
+    /// <see cref="AllocateMemory(int, long)"/>.
+    /// </summary>
+    public long Cycle => Volatile.Read(ref _cycle);
+
+    /// <summary>True when an allocation was refused for the quota since the last <see cref="Reset"/>.</summary>
+    public bool LimitExceeded => Volatile.Read(ref _limitExceeded);
+
+    /// <summary>Like <see cref="AllocateMemory(int)"/>, but returns false instead of throwing when the quota would be exceeded.</summary>
     /// <param name="cbAllocation">The number of bytes.</param>
     /// <param name="memory">Exactly <paramref name="cbAllocation"/> bytes, or empty when the method returns false.</param>
     /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
@@ -194,9 +226,9 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory)
     {
         ArenaChunk? chunk = FindChunk();
-        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset))
+        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
-            memory = ToMemory(chunk, offset, cbAllocation);
+            memory = MemoryFactory.Create(owner, offset, cbAllocation);
             return true;
         }
 
@@ -217,11 +249,10 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<T> Allocate<T>(int count) where T : unmanaged
     {
-        Unsafe.SkipInit(out byte probe);
-        ArenaChunk chunk = _hot;
-        if (chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump<T>(chunk, count, out int offset))
+        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
+        if (chunk is not null && chunk.Owner == this && TryBump<T>(chunk, count, out byte* address))
         {
-            return MemoryMarshal.CreateSpan(ref Unsafe.AsRef<T>(chunk.Base + offset), count);
+            return MemoryMarshal.CreateSpan(ref Unsafe.AsRef<T>(address), count);
         }
 
         return AllocateMiss<T>(count);
@@ -285,15 +316,18 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Memory<byte> AllocateMemoryClearOnHandOut(int cbAllocation)
     {
-        Unsafe.SkipInit(out byte probe);
-        ArenaChunk chunk = _hot;
-        if (chunk.IsOnOwnerStack((nuint)(&probe)) && TryBump(chunk, cbAllocation, out int offset))
+        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
+        if (chunk is not null && chunk.Owner == this)
         {
-            new Span<byte>(chunk.Base + offset, cbAllocation).Clear();
-            return ToMemory(chunk, offset, cbAllocation);
+            byte* address = chunk.Base;
+            if (TryBump(chunk, cbAllocation, out int offset, out object owner))
+            {
+                new Span<byte>(address + (offset - chunk.MemoryBase), cbAllocation).Clear();
+                return MemoryFactory.Create(owner, offset, cbAllocation);
+            }
         }
 
-        Memory<byte> memory = AllocateMemoryMiss(cbAllocation);
+        Memory<byte> memory = AllocateMemoryMiss(cbAllocation, AnyCycle);
         memory.Span.Clear();
         return memory;
     }
@@ -306,13 +340,17 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return span;
     }
 
-    // The bump itself, shared by every fast path: one load and one store of the chunk's state. Signed compare on
-    // purpose: a revoked or released chunk may have Offset beyond Limit.
+    // The bump itself, shared by the Memory<byte> fast paths: one load and one store of the chunk's state. Signed
+    // compare on purpose: a revoked or released chunk may have Offset beyond Limit. The memory's owner is read before
+    // the state, so a release landing in between leaves the caller the released lease, never null; index is the
+    // Memory<byte> index of the bytes handed out.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryBump(ArenaChunk chunk, int size, out int offset)
+    private bool TryBump(ArenaChunk chunk, int size, out int index, out object owner)
     {
+        owner = chunk.MemoryOwner!;
         long state = chunk.State;
-        offset = (int)state;
+        int offset = (int)state;
+        index = chunk.MemoryBase + offset;
         if (size > 0 && size <= chunk.Limit - offset)
         {
             chunk.State = Advance(state, size);
@@ -332,10 +370,13 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
     // The typed bump. One unsigned compare admits counts from 1 up to what fits in int bytes, so the byte count is
     // computed in 32 bits; zero, negative and huge counts, and types aligned beyond the arena, go to the slow path.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryBump<T>(ArenaChunk chunk, int count, out int offset) where T : unmanaged
+    private bool TryBump<T>(ArenaChunk chunk, int count, out byte* address) where T : unmanaged
     {
+        // Base before the state, for the same reason as the owner above: a racing release never leaves null here.
+        byte* baseAddress = chunk.Base;
         long state = chunk.State;
-        offset = (int)state;
+        int offset = (int)state;
+        address = baseAddress + offset;
         if ((uint)(count - 1) < (uint)(int.MaxValue / sizeof(T)) && AlignOf<T>.Value <= _alignment)
         {
             int size = count * sizeof(T);
@@ -349,65 +390,64 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return false;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Memory<byte> ToMemory(ArenaChunk chunk, int offset, int length) =>
-        MemoryFactory.Create(chunk.MemoryOwner!, chunk.MemoryBase + offset, length);
-
-    // The calling thread's chunk without taking the lock: the second hot slot, then the thread-local cache (which
-    // also serves platforms that do not report stack ranges). Null when the thread has none yet.
+    // The calling thread's chunk of this arena without taking the gate: the thread's last chunk, then the one before
+    // it (promoted, so a thread alternating between two arenas stays on the fast path). Null when the thread has none.
     private ArenaChunk? FindChunk()
     {
-        Unsafe.SkipInit(out byte probe);
-        nuint stackAddress = (nuint)(&probe);
-        ArenaChunk chunk = _hot;
-        if (chunk.IsOnOwnerStack(stackAddress))
+        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
+        if (chunk is not null && chunk.Owner == this)
         {
             return chunk;
         }
 
-        chunk = _warm;
-        if (chunk.IsOnOwnerStack(stackAddress))
+        chunk = ThreadChunkSlot<ArenaChunk>.Previous;
+        if (chunk is not null && chunk.Owner == this && !chunk.Detached)
         {
+            ThreadChunkSlot<ArenaChunk>.Use(chunk);
             return chunk;
         }
 
-        ArenaChunk? cached = t_chunk;
-        return cached is not null && cached.Owner == this ? cached : null;
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Memory<byte> AllocateMemoryMiss(int cbAllocation)
+    private Memory<byte> AllocateMemoryMiss(int cbAllocation, long cycle)
     {
         ArenaChunk? chunk = FindChunk();
-        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset))
+        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
-            return ToMemory(chunk, offset, cbAllocation);
+            return MemoryFactory.Create(owner, offset, cbAllocation);
         }
 
-        return AllocateMemorySlow(cbAllocation, chunk);
+        return AllocateMemorySlow(cbAllocation, chunk, cycle);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Span<T> AllocateMiss<T>(int count) where T : unmanaged
     {
         ArenaChunk? chunk = FindChunk();
-        if (chunk is not null && TryBump<T>(chunk, count, out int offset))
+        if (chunk is not null && TryBump<T>(chunk, count, out byte* address))
         {
-            return MemoryMarshal.CreateSpan(ref Unsafe.AsRef<T>(chunk.Base + offset), count);
+            return MemoryMarshal.CreateSpan(ref Unsafe.AsRef<T>(address), count);
         }
 
         return AllocateSlow<T>(count, chunk);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Memory<byte> AllocateMemorySlow(int cbAllocation, ArenaChunk? chunk)
+    private Memory<byte> AllocateMemorySlow(int cbAllocation, ArenaChunk? chunk, long cycle)
     {
         if (cbAllocation <= 0)
         {
+            if (cycle != AnyCycle && cycle != Volatile.Read(ref _cycle))
+            {
+                ThrowHelper.ThrowCycleEnded();
+            }
+
             return EmptyOrThrow(cbAllocation);
         }
 
-        TryAllocateCore(cbAllocation, _alignment, throwOnLimit: true, chunk, out Region region);
+        TryAllocateCore(cbAllocation, _alignment, throwOnLimit: true, chunk, out Region region, cycle);
         return region.ToMemory(cbAllocation);
     }
 
@@ -420,7 +460,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             return true;
         }
 
-        if (!TryAllocateCore(cbAllocation, _alignment, throwOnLimit: false, chunk, out Region region))
+        if (!TryAllocateCore(cbAllocation, _alignment, throwOnLimit: false, chunk, out Region region, AnyCycle))
         {
             memory = default;
             return false;
@@ -440,7 +480,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         }
 
         long bytes = (long)count * sizeof(T);
-        TryAllocateCore(bytes, Math.Max(_alignment, AlignOf<T>.Value), throwOnLimit: true, chunk, out Region region);
+        TryAllocateCore(bytes, Math.Max(_alignment, AlignOf<T>.Value), throwOnLimit: true, chunk, out Region region, AnyCycle);
         return new Span<T>(region.Base + region.Offset, count);
     }
 
@@ -461,13 +501,19 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
 
     // The slow path: everything that needs the lock. Returns false only for a quota breach with throwOnLimit off.
     // `found` is the calling thread's chunk when the miss path already knows it, sparing the thread-local lookup.
-    private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, ArenaChunk? found, out Region region)
+    // `cycle` is AnyCycle, or the cycle a caller bound to one cycle started in (see AllocateMemory(int, long)).
+    private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, ArenaChunk? found, out Region region, long cycle)
     {
         using (_gate.EnterScope())
         {
             if (_disposed)
             {
                 ThrowHelper.ThrowArenaDisposed();
+            }
+
+            if (cycle != AnyCycle && cycle != _cycle)
+            {
+                ThrowHelper.ThrowCycleEnded();
             }
 
             ArenaChunk chunk = ChunkForCurrentThread(found);
@@ -479,6 +525,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                 long used = AllocatedBytesLocked();
                 if (used + size > _maxBytes)
                 {
+                    _limitExceeded = true;
                     if (throwOnLimit)
                     {
                         ThrowHelper.ThrowLimitExceeded(_maxBytes, size, used);
@@ -516,7 +563,7 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             }
 
             // Room left in this thread's chunk (a larger alignment than usual may need padding first).
-            int start = chunk.Base is null ? -1 : AlignOffset(chunk.Base, chunk.Offset, alignment);
+            int start = chunk.IsPlaced ? AlignOffset(chunk.Base, chunk.Offset, alignment) : -1;
             if (start < 0 || start + aligned > chunk.End)
             {
                 start = CarveLocked(chunk, aligned, alignment, extraBudget);
@@ -637,12 +684,13 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         return _slabCount++;
     }
 
+    // `found` came from this thread's slot, so it is this thread's own; otherwise the thread's chunk is looked up by
+    // its Thread object, which no other live thread shares.
     private ArenaChunk ChunkForCurrentThread(ArenaChunk? found)
     {
-        ArenaChunk? chunk = found is not null && !found.Detached ? found : t_chunk;
-        if (chunk is null || chunk.Owner != this || chunk.Detached)
+        ArenaChunk? chunk = found is not null && !found.Detached ? found : null;
+        if (chunk is null)
         {
-            chunk = null;
             Thread thread = Thread.CurrentThread;
             for (int i = 0; i < _chunkCount; i++)
             {
@@ -660,22 +708,12 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                     Array.Resize(ref _chunks, _chunks.Length * 2);
                 }
 
-                (nuint low, nuint size) = ThreadStack.Current();
-                chunk = new ArenaChunk(this, thread, low, size);
+                chunk = new ArenaChunk(this, thread);
                 _chunks[_chunkCount++] = chunk;
             }
-
-            t_chunk = chunk;
         }
 
-        // The thread that took the slow path last is the likeliest to allocate next (a request that hopped threads
-        // stays on its new thread); slots change only here, under the lock, never on the fast path.
-        if (_hot != chunk)
-        {
-            _warm = _hot;
-            _hot = chunk;
-        }
-
+        ThreadChunkSlot<ArenaChunk>.Use(chunk);
         return chunk;
     }
 
@@ -721,6 +759,9 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
                 Volatile.Write(ref _disposed, true);
             }
 
+            Volatile.Write(ref _cycle, Interlocked.Increment(ref s_lastCycle));
+            _limitExceeded = false;
+
             int threadsUsed = 0;
             for (int i = 0; i < _chunkCount; i++)
             {
@@ -735,8 +776,6 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
             // Threads that stopped using the arena keep nothing alive through it for long.
             if (_chunkCount > MaxChunksKept || dispose)
             {
-                _hot = ArenaChunk.Nobody;
-                _warm = ArenaChunk.Nobody;
                 for (int i = dispose ? 0 : MaxChunksKept; i < _chunkCount; i++)
                 {
                     _chunks[i].Detached = true;
@@ -868,6 +907,9 @@ public sealed unsafe class Arena : IModuleAllocator, IDisposable
         public readonly bool Carved = carved;   // chunks were carved from it (not a block for one large allocation)
         public int Used;
     }
+
+    // The cycle argument of callers that are not bound to one cycle.
+    private const long AnyCycle = -1;
 
     private readonly struct Region(object owner, int memoryBase, byte* baseAddress, int offset)
     {

@@ -79,10 +79,10 @@ internal sealed class RequestArenaAdapters
         }
     }
 
-    // The arena behind the request's handle. An adapter built on it registers itself for the arena's cleanup, which
-    // is what releases it with the request.
-    private IModuleAllocator Source() =>
-        _handle is RequestArenaAllocator allocator ? allocator.GetOrRentArena() : _handle;
+    // The request's handle itself, not the arena behind it: an adapter's own slow path then allocates through the
+    // handle, which refuses once the request has ended instead of charging whichever request the pooled arena serves
+    // next. Adapters register for cleanup through it (ICleanupRegistry), which releases them with the request.
+    private IModuleAllocator Source() => _handle;
 
     private T Attach<T>(T adapter)
         where T : IDisposable

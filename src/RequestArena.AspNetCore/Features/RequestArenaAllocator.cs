@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Http;
 
@@ -12,9 +13,15 @@ namespace RequestArena.AspNetCore;
 // a pipeline re-executed for the same request (UseExceptionHandler, status-code pages) resumes it, so scoped services
 // that captured it keep working. The end of the response releases it for good.
 //
+// Allocation costs the arena's own fast path plus one field read: the handle holds no count of calls in flight.
+// Instead each call passes the arena cycle the handle rented it in (Arena.AllocateMemory(int, long)). Release kills
+// every chunk of the arena, so a call on a stale handle (kept past its request, or racing the release) can only reach
+// the arena's gated slow path, which refuses an ended cycle; at worst a call racing the release gets memory of the
+// ending cycle, whose lease is dead. So a kept handle never allocates from, nor charges, the arena's next request.
+//
 // Deliberately not IDisposable: the request's DI scope disposes the IDisposable scoped services it created, and the
 // arena's lifetime belongs to the middleware alone (release after the response has been sent).
-internal sealed class RequestArenaAllocator : IModuleAllocator
+internal sealed class RequestArenaAllocator : IModuleAllocator, ICleanupRegistry, IQuotaSource
 {
     private const int Active = 0;
     private const int Suspended = 1;
@@ -25,10 +32,10 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
     private long _maxBytes;
 
     private Arena? _arena;            // rented at the first allocation, so asking for the allocator costs no arena
+    private long _cycle;              // the arena's cycle when it was rented for this request
     private long _slabsAtRent;
     private volatile int _state;
     private volatile bool _limitExceeded;
-    private int _allocating;          // calls of AllocateMemory in flight, so a release can wait for them
 
     public RequestArenaAllocator(RequestArenaRuntime runtime, Endpoint? endpoint, long maxBytes)
     {
@@ -47,36 +54,31 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
 
     public long AllocatedBytes => Volatile.Read(ref _arena)?.AllocatedBytes ?? 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
-        // Announce the allocation before looking at the state; Retire changes the state before looking at this count,
-        // and both sides fence in between. So either this call sees the release and touches nothing, or the release
-        // waits for it to finish before the arena goes back to the pool. Checking the state only after allocating is
-        // not enough: by then a handle kept past its request may have allocated from the pooled arena while it sat
-        // idle (a slab held with no request running) or after it was rented again (charged to the next request), or
-        // raced the reset (an ArgumentOutOfRangeException instead of ObjectDisposedException).
-        Interlocked.Increment(ref _allocating);
-        try
+        // _arena and _cycle are written together under the lock, _cycle first; a reader that sees this request's arena
+        // sees its cycle (or, racing the release, the arena of an ended cycle, which refuses it).
+        Arena? arena = Volatile.Read(ref _arena);
+        if (arena is not null)
         {
-            if (_state != Active)
-            {
-                ThrowReleased();
-            }
-
-            Arena arena = Volatile.Read(ref _arena) ?? GetOrRentArena();
-            try
-            {
-                return arena.AllocateMemory(cbAllocation);
-            }
-            catch (ArenaLimitExceededException)
-            {
-                _limitExceeded = true;
-                throw;
-            }
+            return arena.AllocateMemory(cbAllocation, _cycle);
         }
-        finally
+
+        return AllocateMemoryFirst(cbAllocation);
+    }
+
+    // Registers with the request's arena (renting it if the request has none yet), so whatever registers is disposed
+    // before the arena's memory goes back: at the end of the request, or when its endpoint fails.
+    public void RegisterForCleanup(IDisposable disposable)
+    {
+        ArgumentNullException.ThrowIfNull(disposable);
+        lock (this)
         {
-            Interlocked.Decrement(ref _allocating);
+            Arena arena = GetOrRentArenaLocked();
+
+            // Under the lock: a release cannot run between the check above and the registration.
+            arena.RegisterForCleanup(disposable);
         }
     }
 
@@ -106,10 +108,25 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
     // Called when a limit exception escapes the endpoint, so the request is counted once whoever noticed first.
     public void MarkLimitExceeded() => _limitExceeded = true;
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Memory<byte> AllocateMemoryFirst(int cbAllocation)
+    {
+        Arena arena;
+        long cycle;
+        lock (this)
+        {
+            arena = GetOrRentArenaLocked();
+            cycle = _cycle;
+        }
+
+        return arena.AllocateMemory(cbAllocation, cycle);
+    }
+
     private void Retire(int state)
     {
         Arena? arena;
         Endpoint? endpoint;
+        bool limitExceeded;
         lock (this)
         {
             if (_state == Released || _state == state)
@@ -121,15 +138,7 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
             arena = _arena;
             _arena = null;
             endpoint = _endpoint;
-        }
-
-        // Outside the lock: an allocation in flight may be waiting for it in GetOrRentArena.
-        WaitForAllocationsInFlight();
-
-        bool limitExceeded;
-        lock (this)
-        {
-            limitExceeded = _limitExceeded;
+            limitExceeded = _limitExceeded || arena?.LimitExceeded == true;
             _limitExceeded = false;
         }
 
@@ -143,6 +152,7 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
         string endpointName = endpoint?.DisplayName ?? "(no endpoint)";
         try
         {
+            // Resetting the arena ends its cycle: from here on, calls through this handle are refused by the arena.
             _runtime.ArenaPool.Return(arena);
         }
         catch (AggregateException ex)
@@ -160,50 +170,37 @@ internal sealed class RequestArenaAllocator : IModuleAllocator
         RequestArenaLog.Released(_runtime.Logger, endpointName, allocated, slabs);
     }
 
-    // The other half of the handshake in AllocateMemory. The lock's exit does not keep the state change above from being
-    // reordered after the read of the count, hence the full fence. Allocations are short and never wait for a release,
-    // so this spins for at most one allocation, and only when a handle is used concurrently with its release.
-    private void WaitForAllocationsInFlight()
-    {
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _allocating) == 0)
-        {
-            return;
-        }
-
-        SpinWait spin = default;
-        while (Volatile.Read(ref _allocating) != 0)
-        {
-            spin.SpinOnce();
-        }
-    }
-
-    // The request's arena, rented now if it has none yet; refuses a request that has ended. The adapters hang off
-    // the Arena itself (as its cleanups) so they are released exactly when its memory goes back.
+    // The request's arena, rented now if it has none yet; refuses a request that has ended.
     // Locking on the allocator itself (not a dedicated lock object) saves an allocation per request; the type is
     // internal, and only this class locks on its instances.
     public Arena GetOrRentArena()
     {
         lock (this)
         {
-            if (_state != Active)
-            {
-                ThrowReleased();
-            }
-
-            if (_arena is { } existing)
-            {
-                return existing;
-            }
-
-            Arena arena = _runtime.ArenaPool.Rent();
-
-            // Pooled arenas carry the previous request's quota: each request sets its own.
-            arena.MaxBytes = _maxBytes;
-            _slabsAtRent = arena.SlabsRented;
-            Volatile.Write(ref _arena, arena);
-            return arena;
+            return GetOrRentArenaLocked();
         }
+    }
+
+    private Arena GetOrRentArenaLocked()
+    {
+        if (_state != Active)
+        {
+            ThrowReleased();
+        }
+
+        if (_arena is { } existing)
+        {
+            return existing;
+        }
+
+        Arena arena = _runtime.ArenaPool.Rent();
+
+        // Pooled arenas carry the previous request's quota: each request sets its own.
+        arena.MaxBytes = _maxBytes;
+        _slabsAtRent = arena.SlabsRented;
+        _cycle = arena.Cycle;
+        Volatile.Write(ref _arena, arena);
+        return arena;
     }
 
     [DoesNotReturn]

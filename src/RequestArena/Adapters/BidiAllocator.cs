@@ -24,9 +24,10 @@ namespace RequestArena.Adapters;
 /// much as a plain arena allocation.
 /// </para>
 /// <para>
-/// Over an <see cref="Arena"/> the allocator registers itself for the arena's cleanup, so it is released by the
-/// arena's <see cref="Arena.Reset"/> or <see cref="Arena.Dispose"/>; over any other <see cref="IModuleAllocator"/>
-/// whoever owns the request disposes it.
+/// Over an allocator that is an <see cref="ICleanupRegistry"/> (an <see cref="Arena"/>, a request's arena) the
+/// allocator registers itself for cleanup, so it is released before the memory goes back: kept past its request, it
+/// refuses every call and writes nothing, even when the release runs on another thread at the same moment. Over any
+/// other <see cref="IModuleAllocator"/> whoever owns the request disposes it.
 /// </para>
 /// </remarks>
 public sealed unsafe class BidiAllocator : IDisposable
@@ -53,14 +54,15 @@ public sealed unsafe class BidiAllocator : IDisposable
     private int _lastFreed;
     private uint _lastStamp;
     private bool _disposed;
+    private int _busy;   // 1 while a call is between its release check and its last write (see Dispose)
 
     /// <summary>Creates an allocator that takes its memory from <paramref name="allocator"/>.</summary>
     /// <param name="allocator">
-    /// The request's allocator. An <see cref="Arena"/> releases this allocator when it is reset or disposed; with
-    /// any other allocator, dispose this one when the request ends.
+    /// The request's allocator. An <see cref="ICleanupRegistry"/> (an <see cref="Arena"/>, a request's arena) releases
+    /// this allocator before its memory is reclaimed; with any other allocator, dispose this one when the request ends.
     /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="allocator"/> is null.</exception>
-    /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena or an ended request's arena.</exception>
     public BidiAllocator(IModuleAllocator allocator)
     {
         ArgumentNullException.ThrowIfNull(allocator);
@@ -71,12 +73,15 @@ public sealed unsafe class BidiAllocator : IDisposable
 
             // Arena slabs are pinned for their whole life, so a block's address can be cached for clearing.
             _knownPinned = true;
-            arena.RegisterForCleanup(this);
         }
         else
         {
             _zero = true;
         }
+
+        // Slots keep raw addresses of the allocator's memory: the allocator must be released before that memory can
+        // serve anyone else.
+        (allocator as ICleanupRegistry)?.RegisterForCleanup(this);
     }
 
     /// <summary>Blocks handed out and not freed yet.</summary>
@@ -135,7 +140,10 @@ public sealed unsafe class BidiAllocator : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public BidiBlock Allocate(int size)
     {
-        if ((uint)(size - 1) < MaxBlockSize)
+        // Busy before the release check, so a release on another thread either waits for the clear below or is seen
+        // here (see Dispose). The slow path does its own check.
+        Volatile.Write(ref _busy, 1);
+        if ((uint)(size - 1) < MaxBlockSize && !Volatile.Read(ref _disposed))
         {
             int sizeClass = BidiSizeClass.IndexOf(size);
             Slot[] slots = _slots;
@@ -149,6 +157,7 @@ public sealed unsafe class BidiAllocator : IDisposable
                 int head = _freeHeads[sizeClass];
                 if (head == 0)
                 {
+                    Volatile.Write(ref _busy, 0);
                     return AllocateSlow(size);
                 }
 
@@ -164,9 +173,11 @@ public sealed unsafe class BidiAllocator : IDisposable
                 ClearReused(ref slot, size);
             }
 
+            Volatile.Write(ref _busy, 0);
             return new BidiBlock(this, index, stamp, MemoryFactory.SliceInRange(slot.Memory, 0, size));
         }
 
+        Volatile.Write(ref _busy, 0);
         return AllocateSlow(size);
     }
 
@@ -288,7 +299,19 @@ public sealed unsafe class BidiAllocator : IDisposable
             return;
         }
 
-        _disposed = true;
+        Volatile.Write(ref _disposed, true);
+
+        // A kept allocator may be in a call on another thread right now. Its fast path marks itself busy with a plain
+        // store before reading _disposed, so that a call costs no interlocked instruction; the process-wide barrier
+        // makes the pair exact: after it, that call either has its busy mark visible here (and is waited for) or
+        // reads _disposed as true. The memory goes back only after this returns.
+        Interlocked.MemoryBarrierProcessWide();
+        SpinWait spin = default;
+        while (Volatile.Read(ref _busy) != 0)
+        {
+            spin.SpinOnce();
+        }
+
         if (!_knownPinned)
         {
             for (int i = 0; i < _slotCount; i++)
@@ -389,9 +412,30 @@ public sealed unsafe class BidiAllocator : IDisposable
             return FailBlock(Win32Error.InvalidHandle);
         }
 
+        nint address;
+        MemoryHandle pin = default;
+        try
+        {
+            if (_knownPinned)
+            {
+                address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(memory.Span));
+            }
+            else
+            {
+                // Memory of unknown origin may move; pin it once so reuse can clear it through a stable address.
+                pin = memory.Pin();
+                address = (nint)pin.Pointer;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended on another thread since the allocation above.
+            return FailBlock(Win32Error.InvalidHandle);
+        }
+
         if (_slotCount == _slots.Length)
         {
-            Array.Resize(ref _slots, _slots.Length * 2);
+            Array.Resize(ref _slots, Math.Max(16, _slots.Length * 2));
         }
 
         int index = _slotCount++;
@@ -399,16 +443,8 @@ public sealed unsafe class BidiAllocator : IDisposable
         slot.Memory = memory;
         slot.SizeClass = sizeClass;
         slot.NextFree = 0;
-        if (_knownPinned)
-        {
-            slot.Address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(memory.Span));
-        }
-        else
-        {
-            // Memory of unknown origin may move; pin it once so reuse can clear it through a stable address.
-            slot.Pin = memory.Pin();
-            slot.Address = (nint)slot.Pin.Pointer;
-        }
+        slot.Pin = pin;
+        slot.Address = address;
 
         uint stamp = NextStamp();
         slot.Stamp = stamp;

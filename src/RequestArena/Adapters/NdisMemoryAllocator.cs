@@ -40,9 +40,9 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
 
     /// <summary>Creates an allocator over the request's memory.</summary>
     /// <param name="allocator">
-    /// Where <see cref="NdisMemoryFlags.None"/> blocks come from. An <see cref="Arena"/> releases this allocator (and
-    /// frees its native blocks) at <see cref="Arena.Reset"/> or <see cref="Arena.Dispose"/>; with any other allocator,
-    /// dispose this one when the request ends.
+    /// Where <see cref="NdisMemoryFlags.None"/> blocks come from. An <see cref="ICleanupRegistry"/> (an
+    /// <see cref="Arena"/>, a request's arena) releases this allocator, and frees its native blocks, before its memory
+    /// is reclaimed; with any other allocator, dispose this one when the request ends.
     /// </param>
     /// <param name="options">The options; null takes the defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="allocator"/> is null.</exception>
@@ -57,7 +57,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
         _allocator = allocator;
         _maxContiguousLength = options.MaxContiguousLength;
         _maxNativeBytes = options.MaxNativeBytes;
-        (allocator as Arena)?.RegisterForCleanup(this);
+        (allocator as ICleanupRegistry)?.RegisterForCleanup(this);
     }
 
     /// <summary>Blocks handed out and not freed yet.</summary>
@@ -230,7 +230,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
         // Native blocks count against the arena's quota as well, so an arena block must leave room for those held
         // now; the arena alone would only count its own bytes, and a request that took native blocks first could
         // then hold up to twice its quota.
-        if (_nativeBytes > 0 && _allocator is Arena arena && arena.MaxBytes is > 0 and long quota
+        if (_nativeBytes > 0 && _allocator is IQuotaSource arena && arena.MaxBytes is > 0 and long quota
             && arena.AllocatedBytes + _nativeBytes + length > quota)
         {
             memory = default;
@@ -306,7 +306,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
             return false;
         }
 
-        if (_allocator is Arena arena)
+        if (_allocator is IQuotaSource arena)
         {
             long quota = arena.MaxBytes;
             return quota == 0 || arena.AllocatedBytes + native <= quota;

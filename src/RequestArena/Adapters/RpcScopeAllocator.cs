@@ -102,13 +102,13 @@ public static class RpcScopeAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Memory<byte> Allocate(int size, out RpcStatus status)
     {
-        if (RpcScopeEnvironment.TryAllocateForFlow(size, out Memory<byte> memory, out nuint stackAddress))
+        if (RpcScopeEnvironment.TryAllocateForFlow(size, out Memory<byte> memory))
         {
             status = RpcStatus.Ok;
             return memory;
         }
 
-        return AllocateSlow(size, stackAddress, out status);
+        return AllocateSlow(size, out status);
     }
 
     /// <summary>Frees a block of the current flow's environment (<c>RpcSmFree</c>); safe from any thread sharing it.</summary>
@@ -162,7 +162,7 @@ public static class RpcScopeAllocator
     internal static void SetCurrent(RpcScopeEnvironment environment) => s_current.Value = environment;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Memory<byte> AllocateSlow(int size, nuint stackAddress, out RpcStatus status)
+    private static Memory<byte> AllocateSlow(int size, out RpcStatus status)
     {
         if (RpcScopeEnvironment.TryAllocateForFlowFromThread(size, out Memory<byte> memory))
         {
@@ -177,7 +177,7 @@ public static class RpcScopeAllocator
             return default;
         }
 
-        return environment.AllocateForFlow(size, stackAddress, out status);
+        return environment.AllocateForFlow(size, out status);
     }
 
     private static RpcScopeEnvironment? Current() => s_current.Value ?? s_ambientFallback?.Invoke();

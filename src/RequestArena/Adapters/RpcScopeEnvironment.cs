@@ -43,19 +43,6 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
 
     private static int s_lastId;
 
-    // The calling thread's chunk of whichever environment it used last.
-    [ThreadStatic]
-    private static RpcChunk? t_chunk;
-
-    // The ambient fast path's chunks, by stack address. That path cannot use a slot on the environment, as the arena
-    // does, since finding the environment is the ambient lookup it exists to skip; and t_chunk would cost it a second
-    // thread-static lookup besides the flow check's (see TryAllocateForFlow). Each slot holds the chunk that some
-    // thread whose stack maps there used last; a chunk only serves the thread whose stack it names (see
-    // RpcChunk.IsOnOwnerStack), so threads sharing a slot cost each other slow paths, never correctness.
-    private const int HotSlotShift = 20;   // 1 MiB: thread stacks lie at least about that far apart
-    private const int HotSlotCount = 64;
-    private static readonly RpcChunk[] s_hotByStack = CreateHotSlots();
-
     private readonly IModuleAllocator _allocator;
     private readonly Arena? _ownedArena;
     private readonly bool _knownPinned;
@@ -66,7 +53,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     private int _chunkCount;
     private int _nextChunkSize = FirstChunkSize;
     private int _released;
-    private int _freesInFlight;
+    private int _callsInFlight;   // frees and own-block allocations between their release check and their last write
 
     /// <summary>
     /// Creates an environment over memory someone else owns (the way a server stub provides one for a call). It is
@@ -74,13 +61,18 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     /// <see cref="Arena.Reset"/> or <see cref="Arena.Dispose"/>; for any other allocator, dispose the environment when
     /// the allocator's pool ends. <see cref="RpcScopeAllocator.DisableAllocate"/> refuses such an environment.
     /// </summary>
-    /// <param name="allocator">Where blocks come from.</param>
+    /// <param name="allocator">
+    /// Where blocks come from. An allocator that is an <see cref="ICleanupRegistry"/> (an <see cref="Arena"/>, a
+    /// request's arena) releases the environment before its memory is reclaimed.
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="allocator"/> is null.</exception>
-    /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena or an ended request's arena.</exception>
     public RpcScopeEnvironment(IModuleAllocator allocator)
         : this(allocator, ownsArena: false)
     {
-        (allocator as Arena)?.RegisterForCleanup(this);
+        // Chunks keep raw addresses of the allocator's memory: the environment must be released before that memory can
+        // serve anyone else. An allocator that cannot say when that happens hands out memory the environment owns.
+        (allocator as ICleanupRegistry)?.RegisterForCleanup(this);
     }
 
     private RpcScopeEnvironment(IModuleAllocator allocator, bool ownsArena)
@@ -129,7 +121,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Memory<byte> Allocate(int size, out RpcStatus status)
     {
-        RpcChunk? chunk = t_chunk;
+        RpcChunk? chunk = ThreadChunkSlot<RpcChunk>.Last;
         if (chunk is not null && chunk.Owner == this && TryBump(chunk, size, out Memory<byte> memory))
         {
             status = RpcStatus.Ok;
@@ -153,7 +145,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     {
         // Counted so that Dispose can wait for a free that is about to write a header before the memory goes back
         // to the pool; the full fence of the increment pairs with the one in Dispose.
-        Interlocked.Increment(ref _freesInFlight);
+        Interlocked.Increment(ref _callsInFlight);
         try
         {
             if (Volatile.Read(ref _released) != 0)
@@ -165,7 +157,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _freesInFlight);
+            Interlocked.Decrement(ref _callsInFlight);
         }
     }
 
@@ -175,11 +167,14 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     /// <see cref="RpcScopeAllocator.EnableAllocate()"/> also gives all its memory back. Calling it again does nothing.
     /// </summary>
     /// <remarks>
-    /// Release only when no thread is still allocating in the environment, as for an arena: a thread caught in the
-    /// middle of an allocation may otherwise write its block header after the memory has gone back.
+    /// Safe while other threads are still allocating or freeing in the environment: a thread caught between its check
+    /// and its header write finishes before this method returns, and every call after it fails. So when the
+    /// environment's memory is reclaimed right after (as a request's arena does), no write lands in it.
     /// </remarks>
     public void Dispose()
     {
+        RpcChunk[] chunks;
+        int count;
         lock (_lock)
         {
             if (Interlocked.Exchange(ref _released, 1) != 0)
@@ -187,53 +182,58 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
                 return;
             }
 
-            for (int i = 0; i < _chunkCount; i++)
+            chunks = _chunks;
+            count = _chunkCount;
+            for (int i = 0; i < count; i++)
             {
-                _chunks[i].Kill();
+                chunks[i].Kill();
             }
 
-            // The shared slots would otherwise keep the environment (and its arena) reachable until overwritten.
-            for (int i = 0; i < HotSlotCount; i++)
-            {
-                RpcChunk hot = Volatile.Read(ref s_hotByStack[i]);
-                if (hot.Owner == this)
-                {
-                    Interlocked.CompareExchange(ref s_hotByStack[i], RpcChunk.Nobody, hot);
-                }
-            }
-
-            Array.Clear(_chunks, 0, _chunkCount);
+            _chunks = [];
             _chunkCount = 0;
         }
 
-        // A free that passed its check before the flag was set may still be writing a header; wait for it.
-        SpinWait spin = default;
-        while (Volatile.Read(ref _freesInFlight) != 0)
+        if (count != 0)
         {
-            spin.SpinOnce();
+            // The owners' fast path marks itself Busy with a plain store before reading Limit, so that allocating
+            // costs no interlocked instruction. The process-wide barrier makes the pair exact: after it, an owner
+            // either has its Busy store visible here (and is waited for) or reads the Limit of 0 written above.
+            Interlocked.MemoryBarrierProcessWide();
+            SpinWait spin = default;
+            for (int i = 0; i < count; i++)
+            {
+                while (Volatile.Read(ref chunks[i].Busy) != 0)
+                {
+                    spin.SpinOnce();
+                }
+
+                chunks[i].Clear();
+            }
+        }
+
+        // A free or an own-block allocation that passed its check before the flag was set may still be writing a
+        // header; wait for it.
+        SpinWait wait = default;
+        while (Volatile.Read(ref _callsInFlight) != 0)
+        {
+            wait.SpinOnce();
         }
 
         _ownedArena?.Dispose();
     }
 
-    // The ambient fast path of RpcScopeAllocator.Allocate: the chunk in the calling stack's slot is this thread's
-    // (stack range) and the current flow is the one that last resolved to the chunk's environment on this thread
-    // (execution context identity: the one flow check, and the one thread-static lookup, left). The context is read
-    // first and unconditionally so that, inlined into a loop, the JIT hoists its thread-static lookup out of the
-    // loop; behind a branch it stays in. stackAddress goes to the miss path so that it refills the very slot read
-    // here, whatever the depth of the slow path's frame.
+    // The ambient fast path of RpcScopeAllocator.Allocate: the thread's last chunk, used only while the current flow
+    // is the one that last resolved to the chunk's environment on this thread (execution context identity), so the
+    // ambient lookup is skipped. Both reads are thread-local, so the chunk found is this thread's own.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool TryAllocateForFlow(int size, out Memory<byte> memory, out nuint stackAddress)
+    internal static bool TryAllocateForFlow(int size, out Memory<byte> memory)
     {
         ExecutionContext? context = ExecutionContext.Capture();
-        Unsafe.SkipInit(out byte probe);
-        stackAddress = (nuint)(&probe);
-        RpcChunk chunk = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s_hotByStack), HotSlotOf(stackAddress));
+        RpcChunk? chunk = ThreadChunkSlot<RpcChunk>.Last;
 
-        // No null test on the context: a suppressed flow (null) only matches a chunk without a flow, and such a chunk
-        // is never in a slot while it can serve (slots are filled only after setting a flow, which is only cleared by
-        // Kill, which also takes all of its room), so the bump fails and the slow path decides.
-        if (chunk.IsOnOwnerStack(stackAddress) && context == chunk.FlowContext && TryBump(chunk, size, out memory))
+        // A suppressed flow (null) only matches a chunk without a flow, which has no room (Kill clears both), so the
+        // bump fails and the slow path decides.
+        if (chunk is not null && context == chunk.FlowContext && TryBump(chunk, size, out memory))
         {
             return true;
         }
@@ -242,24 +242,18 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         return false;
     }
 
-    private static RpcChunk[] CreateHotSlots()
-    {
-        var slots = new RpcChunk[HotSlotCount];
-        Array.Fill(slots, RpcChunk.Nobody);
-        return slots;
-    }
-
-    // The ambient miss before the ambient lookup: the thread's last chunk through the thread-local cache, with the
-    // same flow check. Serves threads whose slot another thread holds, and platforms without stack ranges.
+    // The ambient miss before the ambient lookup: the thread's previous chunk, with the same flow check. Serves a
+    // thread alternating between two environments (or an environment and an arena's adapter).
     internal static bool TryAllocateForFlowFromThread(int size, out Memory<byte> memory)
     {
-        RpcChunk? chunk = t_chunk;
+        RpcChunk? chunk = ThreadChunkSlot<RpcChunk>.Previous;
         if (chunk is not null)
         {
             ExecutionContext? context = ExecutionContext.Capture();
-            if (context is not null && context == chunk.FlowContext)
+            if (context is not null && context == chunk.FlowContext && TryBump(chunk, size, out memory))
             {
-                return TryBump(chunk, size, out memory);
+                ThreadChunkSlot<RpcChunk>.Use(chunk);
+                return true;
             }
         }
 
@@ -267,22 +261,9 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         return false;
     }
 
-    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used, and the chunk in
-    // the slot of the stack address the fast path probed.
-    internal Memory<byte> AllocateForFlow(int size, nuint stackAddress, out RpcStatus status)
-    {
-        ExecutionContext? context = ExecutionContext.Capture();
-        Memory<byte> memory = AllocateSlow(size, context, out status, out RpcChunk? chunk);
-        if (chunk is not null && context is not null)
-        {
-            Volatile.Write(ref s_hotByStack[HotSlotOf(stackAddress)], chunk);
-        }
-
-        return memory;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nint HotSlotOf(nuint stackAddress) => (nint)((stackAddress >> HotSlotShift) & (HotSlotCount - 1));
+    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used.
+    internal Memory<byte> AllocateForFlow(int size, out RpcStatus status) =>
+        AllocateSlow(size, ExecutionContext.Capture(), out status, out _);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryBump(RpcChunk chunk, int size, out Memory<byte> memory)
@@ -293,7 +274,11 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         if ((uint)size <= MaxChunkedBlock)
         {
             int need = (size + (HeaderSize + 7)) & ~7;
-            if (need <= chunk.Limit - offset)
+
+            // Busy before Limit: a release that killed the chunk either sees Busy and waits for the writes below, or
+            // this read sees its Limit of 0 (see Dispose).
+            Volatile.Write(ref chunk.Busy, 1);
+            if (need <= Volatile.Read(ref chunk.Limit) - offset)
             {
                 chunk.Offset = offset + need;
 
@@ -302,8 +287,11 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
                 *(int*)header = chunk.OwnerId;
                 *(int*)(header + 4) = size;
                 memory = MemoryFactory.SliceInRange(chunk.Block, offset + HeaderSize, size);
+                Volatile.Write(ref chunk.Busy, 0);
                 return true;
             }
+
+            Volatile.Write(ref chunk.Busy, 0);
         }
 
         memory = default;
@@ -354,32 +342,38 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         return memory;
     }
 
+    // The calling thread's chunk of this environment, found by its Thread object (which no other live thread shares)
+    // and made the thread's last chunk.
     private RpcChunk ChunkForCurrentThreadLocked()
     {
-        RpcChunk? chunk = t_chunk;
-        if (chunk is not null && chunk.Owner == this)
+        RpcChunk? chunk = ThreadChunkSlot<RpcChunk>.Last;
+        if (chunk is null || chunk.Owner != this)
         {
-            return chunk;
-        }
-
-        Thread thread = Thread.CurrentThread;
-        for (int i = 0; i < _chunkCount; i++)
-        {
-            if (_chunks[i].Thread == thread)
+            chunk = null;
+            Thread thread = Thread.CurrentThread;
+            for (int i = 0; i < _chunkCount; i++)
             {
-                return t_chunk = _chunks[i];
+                if (_chunks[i].Thread == thread)
+                {
+                    chunk = _chunks[i];
+                    break;
+                }
+            }
+
+            if (chunk is null)
+            {
+                if (_chunkCount == _chunks.Length)
+                {
+                    Array.Resize(ref _chunks, Math.Max(2, _chunks.Length * 2));
+                }
+
+                chunk = new RpcChunk(this, _id, thread);
+                _chunks[_chunkCount++] = chunk;
             }
         }
 
-        if (_chunkCount == _chunks.Length)
-        {
-            Array.Resize(ref _chunks, _chunks.Length * 2);
-        }
-
-        (nuint stackLow, nuint stackSize) = ThreadStack.Current();
-        chunk = new RpcChunk(this, _id, thread, stackLow, stackSize);
-        _chunks[_chunkCount++] = chunk;
-        return t_chunk = chunk;
+        ThreadChunkSlot<RpcChunk>.Use(chunk);
+        return chunk;
     }
 
     // Gives the chunk a fresh block of at least `need` bytes; false when the allocator refuses one.
@@ -425,6 +419,20 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     }
 
     private Memory<byte> AllocateOwnBlock(int size, out RpcStatus status)
+    {
+        // Counted from before the release check to after the header write, so a release waits for the write.
+        Interlocked.Increment(ref _callsInFlight);
+        try
+        {
+            return AllocateOwnBlockCore(size, out status);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _callsInFlight);
+        }
+    }
+
+    private Memory<byte> AllocateOwnBlockCore(int size, out RpcStatus status)
     {
         if (IsReleased)
         {

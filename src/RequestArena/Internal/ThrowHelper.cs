@@ -25,6 +25,12 @@ internal static class ThrowHelper
         throw new ObjectDisposedException("ArenaMemory", "This memory belonged to an arena that has since been reset or disposed (its request has ended).");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowCycleEnded() =>
+        throw new ObjectDisposedException(
+            nameof(IModuleAllocator),
+            "The arena cycle (request) this allocator belonged to has ended and its memory has been released. Keep a request's IModuleAllocator, and memory from it, only for the duration of the request.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowLimitExceeded(long limit, long requested, long allocated) =>
         throw new ArenaLimitExceededException(limit, requested, allocated);
 

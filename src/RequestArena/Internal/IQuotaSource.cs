@@ -1,0 +1,12 @@
+namespace RequestArena;
+
+// What an adapter that holds memory outside the arena (native blocks) needs to count that memory against the arena's
+// quota: an Arena answers for itself, a request's handle for the arena behind it.
+internal interface IQuotaSource
+{
+    // The quota in bytes; 0 means unlimited.
+    long MaxBytes { get; }
+
+    // Bytes handed out from the arena so far.
+    long AllocatedBytes { get; }
+}
