@@ -1,0 +1,126 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using RequestArena.Adapters;
+using RequestArena.AspNetCore.Tests.Adapters;
+
+namespace RequestArena.AspNetCore.Tests.Reliability;
+
+// Objects built over a request's IModuleAllocator and kept past the request: when the next request owns the slabs,
+// every call on them must be refused and must not write a single byte into the next request's memory.
+[Collection(ReliabilityCollection.Name)]
+public class KeptAdapterTests
+{
+    private const int FillBlocks = 16;
+    private const int FillBlockSize = 60 * 1024;
+    private const byte Pattern = 0xAB;
+
+    [Theory]
+    [InlineData("bidi")]
+    [InlineData("rpc")]
+    [InlineData("ndis")]
+    [InlineData("handle")]
+    public async Task KeptPastItsRequest_RefusesAndLeavesTheNextRequestsBytesAlone(string kind)
+    {
+        object? kept = null;
+        await using var host = await ArenaTestHost.StartAsync(app =>
+        {
+            app.MapGet("/keep", (HttpContext context) =>
+            {
+                IModuleAllocator handle = context.GetRequestArena();
+                kept = kind switch
+                {
+                    "bidi" => KeepBidi(handle),
+                    "rpc" => KeepRpc(handle),
+                    "ndis" => KeepNdis(handle),
+                    _ => handle,
+                };
+                return "kept";
+            });
+
+            app.MapGet("/next", (HttpContext context) =>
+            {
+                IModuleAllocator handle = context.GetRequestArena();
+
+                // Take every slab the pool holds, so whatever the kept object points at is this request's now.
+                var blocks = new Memory<byte>[FillBlocks];
+                for (int i = 0; i < blocks.Length; i++)
+                {
+                    blocks[i] = handle.AllocateMemory(FillBlockSize);
+                    blocks[i].Span.Fill(Pattern);
+                }
+
+                long before = ((RequestArenaAllocator)handle).AllocatedBytes;
+                string refused = UseKept(kept!);
+                long after = ((RequestArenaAllocator)handle).AllocatedBytes;
+                bool intact = blocks.All(b => b.Span.IndexOfAnyExcept(Pattern) < 0);
+                return $"{refused} intact={intact} charged={after - before}";
+            });
+        });
+
+        Assert.Equal("kept", await host.Client.GetStringAsync("/keep"));
+        Assert.True(await Captured<object>.EventuallyAsync(() => IsReleased(kept!)));
+        Assert.Equal("refused=True intact=True charged=0", await host.Client.GetStringAsync("/next"));
+    }
+
+    private static bool IsReleased(object kept) => kept switch
+    {
+        BidiAllocator bidi => bidi.IsDisposed,
+        RpcScopeEnvironment rpc => rpc.IsReleased,
+        NdisMemoryAllocator ndis => ndis.IsDisposed,
+        _ => ((RequestArenaAllocator)kept).IsReleased,
+    };
+
+    private static BidiAllocator KeepBidi(IModuleAllocator handle)
+    {
+        var bidi = new BidiAllocator(handle);
+
+        // A freed block is reused (and cleared through its cached address) by the next allocation of its class.
+        bidi.Free(bidi.Allocate(48));
+        return bidi;
+    }
+
+    private static RpcScopeEnvironment KeepRpc(IModuleAllocator handle)
+    {
+        var rpc = new RpcScopeEnvironment(handle);
+        rpc.Allocate(16, out _);
+        return rpc;
+    }
+
+    private static NdisMemoryAllocator KeepNdis(IModuleAllocator handle)
+    {
+        var ndis = new NdisMemoryAllocator(handle);
+        ndis.AllocateMemory(out _, 64, NdisMemoryFlags.None);
+        return ndis;
+    }
+
+    private static string UseKept(object kept)
+    {
+        switch (kept)
+        {
+            case BidiAllocator bidi:
+                BidiBlock block = bidi.Allocate(48);
+                BidiBlock big = bidi.Allocate(20_000);
+                return $"refused={block.IsEmpty && big.IsEmpty && BidiAllocator.GetLastError() == Win32Error.InvalidHandle}";
+            case RpcScopeEnvironment rpc:
+                rpc.Allocate(16, out RpcStatus small);
+                rpc.Allocate(20_000, out RpcStatus large);
+                return $"refused={small == RpcStatus.NoEnvironment && large == RpcStatus.NoEnvironment}";
+            case NdisMemoryAllocator ndis:
+                SlabProviderStatus arenaBlock = ndis.AllocateMemory(out _, 64, NdisMemoryFlags.None);
+                SlabProviderStatus native = ndis.AllocateMemory(out _, 64, NdisMemoryFlags.NonCached);
+                return $"refused={arenaBlock == SlabProviderStatus.Failure && native == SlabProviderStatus.Failure}";
+            default:
+                var handle = (IModuleAllocator)kept;
+                try
+                {
+                    handle.AllocateMemory(16);
+                    return "refused=False";
+                }
+                catch (ObjectDisposedException)
+                {
+                    return "refused=True";
+                }
+        }
+    }
+}
