@@ -112,7 +112,9 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     /// </exception>
     /// <exception cref="FileNotFoundException">No block of that name exists.</exception>
     /// <exception cref="UnauthorizedAccessException">
-    /// (Linux) The name is a symbolic link, not a regular file, or a file that belongs to another user.
+    /// (Linux) The name is a symbolic link, not a regular file, or a file that belongs to another user; or the file
+    /// itself is not on a memory file system although its directory was (a mount or rename in between), and
+    /// <paramref name="allowNonMemoryFileSystem"/> is false.
     /// </exception>
     public static SharedMemoryMapping OpenExisting(string name, string? directory = null, bool allowNonMemoryFileSystem = false)
     {
