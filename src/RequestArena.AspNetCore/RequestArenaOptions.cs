@@ -50,7 +50,10 @@ public sealed class RequestArenaOptions
     /// JIT has not devirtualised it. Code that reads <c>.Span</c> per token, as <c>Utf8JsonWriter</c> does over an
     /// <c>IBufferWriter</c>, pays it thousands of times per response (perf/README.md measures 1–9 % of a 200-item
     /// JSON report). Turning it off hands out plain array-backed memory, as fast to read as an array, but memory kept
-    /// past its request then silently aliases whatever request uses the slab next.
+    /// past its request then silently aliases whatever request uses the slab next. It is never freed memory: turning
+    /// the check off with a <see cref="SlabProvider"/> whose slabs are freed or unmapped when dropped (native or shared
+    /// memory, <see cref="ISlabProvider.BlocksOutliveRelease"/> false) stops the host at start-up with an
+    /// <c>OptionsValidationException</c>.
     /// </summary>
     public bool DetectUseAfterRelease { get; set; } = true;
 

@@ -90,12 +90,15 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
     /// <summary>Creates an arena on <paramref name="pool"/>.</summary>
     /// <param name="pool">Where slabs come from.</param>
     /// <param name="options">The options, copied; null takes the defaults.</param>
-    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">
+    /// An option is out of range, or <see cref="ArenaOptions.DetectUseAfterRelease"/> is off on a pool whose provider
+    /// frees its slabs (<see cref="ISlabProvider.BlocksOutliveRelease"/> false); the message names the options.
+    /// </exception>
     public Arena(SlabPool pool, ArenaOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(pool);
         options ??= new ArenaOptions();
-        options.Validate();
+        options.Validate(pool);
         _pool = pool;
         _alignment = options.Alignment;
         _alignMask = options.Alignment - 1;

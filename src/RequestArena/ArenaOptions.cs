@@ -26,6 +26,13 @@ public sealed class ArenaOptions
     /// plain array-backed memory, as fast to read as an array and with no per-slab allocation, but memory kept past a
     /// reset then silently aliases whatever uses the slab next.
     /// </summary>
+    /// <remarks>
+    /// Unchecked memory is never freed memory: kept past a reset it may show later bytes of the same slab, never memory
+    /// that has been freed or unmapped. Only slabs of managed arrays can promise that (the GC keeps them while memory
+    /// over them is referenced), so turning the check off on a pool whose <see cref="ISlabProvider.BlocksOutliveRelease"/>
+    /// is false (native or shared-memory slabs, which the pool frees or unmaps when it drops them) is refused when the
+    /// arena or the <see cref="ArenaPool"/> is created.
+    /// </remarks>
     public bool DetectUseAfterRelease { get; set; } = true;
 
     internal void Validate()
@@ -38,6 +45,20 @@ public sealed class ArenaOptions
         if (Alignment < 1 || Alignment > MaxAlignment || (Alignment & (Alignment - 1)) != 0)
         {
             throw new ArgumentException($"ArenaOptions.Alignment must be a power of two from 1 to {MaxAlignment}; it was {Alignment}.", nameof(Alignment));
+        }
+    }
+
+    // The options against the pool they are used on: unchecked memory needs slabs that outlive their release.
+    internal void Validate(SlabPool pool)
+    {
+        Validate();
+        if (!DetectUseAfterRelease && !pool.Provider.BlocksOutliveRelease)
+        {
+            throw new ArgumentException(
+                $"ArenaOptions.DetectUseAfterRelease = false cannot be used with the slab provider '{pool.Provider.Name}' (SlabPoolOptions.Provider): "
+                + "it frees or unmaps slabs the pool drops, and unchecked memory kept past a reset would then point at freed memory. "
+                + "Keep DetectUseAfterRelease on, or use a provider whose slabs outlive their release (PinnedArraySlabProvider, the default).",
+                nameof(DetectUseAfterRelease));
         }
     }
 

@@ -140,6 +140,29 @@ public sealed class RequestArenaOptionsTests
         }
     }
 
+    // Unchecked memory over slabs that are freed or unmapped when the pool drops them would be a use after free.
+    [Theory]
+    [InlineData("native")]
+    [InlineData("shared-memory")]
+    public async Task Start_DetectUseAfterReleaseOffWithSlabsFreedWhenDropped_FailsNamingBothOptions(string providerName)
+    {
+        ISlabProvider slabs = providerName == "native"
+            ? new NativeMemorySlabProvider()
+            : new RequestArena.Adapters.SharedMemorySlabProvider(new RequestArena.Adapters.MemoryMappedSharedMemoryProvider());
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => ArenaTestHost.StartAsync(
+            app => app.MapGet("/", () => "x"),
+            o =>
+            {
+                o.DetectUseAfterRelease = false;
+                o.SlabProvider = slabs;
+            }));
+
+        string failure = Assert.Single(ex.Failures);
+        Assert.Contains("RequestArenaOptions.DetectUseAfterRelease = false", failure);
+        Assert.Contains($"RequestArenaOptions.SlabProvider '{providerName}'", failure);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

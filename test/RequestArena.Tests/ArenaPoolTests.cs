@@ -68,6 +68,18 @@ public class ArenaPoolTests
         Assert.Equal(Environment.ProcessorCount * 4, new ArenaPool(slabs).MaximumRetained);
     }
 
+    [Fact]
+    public void Constructor_DetectUseAfterReleaseOffOnNativeSlabs_ThrowsBeforeAnyArenaExists()
+    {
+        using var slabs = TestPools.Create(provider: NativeMemorySlabProvider.Instance);
+
+        var ex = Assert.Throws<ArgumentException>(() => new ArenaPool(slabs, new ArenaOptions { DetectUseAfterRelease = false }));
+
+        Assert.Contains("DetectUseAfterRelease", ex.Message);
+        Assert.Contains("'native'", ex.Message);
+        Assert.Equal(0, slabs.GetStatistics().ProviderAllocatedBytes);
+    }
+
     private sealed class Throwing : IDisposable
     {
         public void Dispose() => throw new InvalidOperationException("cleanup failed");

@@ -61,6 +61,14 @@ public class NativeMemorySlabProviderTests
 public class SlabBlockTests
 {
     [Fact]
+    public void Constructor_AddressRangePastTheEndOfTheAddressSpace_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SlabBlock(-4096, 8192));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SlabBlock(-1, int.MaxValue));
+        Assert.Equal(4095, new SlabBlock(-4096, 4095).Length);
+    }
+
+    [Fact]
     public void Constructor_ArrayOutOfRange_Throws()
     {
         var array = GC.AllocateArray<byte>(16, pinned: true);

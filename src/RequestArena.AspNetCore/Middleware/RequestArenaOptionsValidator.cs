@@ -25,6 +25,13 @@ internal sealed class RequestArenaOptionsValidator : IValidateOptions<RequestAre
             (failures ??= []).Add($"RequestArenaOptions.MaxRetainedBytes must be 0 or positive; it was {options.MaxRetainedBytes}.");
         }
 
+        if (!options.DetectUseAfterRelease && options.SlabProvider is { BlocksOutliveRelease: false } provider)
+        {
+            (failures ??= []).Add(
+                $"RequestArenaOptions.DetectUseAfterRelease = false cannot be used with RequestArenaOptions.SlabProvider '{provider.Name}': it frees or unmaps "
+                + "the slabs the pool drops, so memory kept past its request would point at freed memory. Keep DetectUseAfterRelease on, or leave SlabProvider unset (pinned arrays).");
+        }
+
         if (options.LimitExceededStatusCode < 400 || options.LimitExceededStatusCode > 599)
         {
             (failures ??= []).Add($"RequestArenaOptions.LimitExceededStatusCode must be an HTTP error status from 400 to 599; it was {options.LimitExceededStatusCode}.");

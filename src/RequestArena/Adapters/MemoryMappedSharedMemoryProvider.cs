@@ -9,11 +9,21 @@ namespace RequestArena.Adapters;
 /// object with a unique name, so another process can map the same bytes with <see cref="OpenExisting"/>.
 /// </summary>
 /// <remarks>
+/// <para>
 /// On Windows a block is a named, page-file backed mapping. Named mappings do not exist elsewhere, so on Linux and
 /// macOS a block is a file created in <see cref="Directory"/> (on Linux <c>/dev/shm</c>, a memory file system) and
 /// mapped with <see cref="MemoryMappedFile.CreateFromFile(FileStream, string?, long, MemoryMappedFileAccess, HandleInheritability, bool)"/>;
 /// the file is readable and writable by its owner only, and is deleted when the block is freed. Mappings other
 /// processes still hold stay valid until they close them.
+/// </para>
+/// <para>
+/// A block's file is given all its space when it is created, so a full memory file system makes the allocation fail
+/// with <see cref="SlabProviderStatus.Resources"/> and leaves no file behind, instead of faulting later, when a page
+/// of a sparse file is first touched. On Linux the provider refuses a directory that is not a memory file system
+/// unless <see cref="MemoryMappedSharedMemoryProviderOptions.AllowNonMemoryFileSystem"/> is set, and when it is
+/// created it removes the blocks that dead processes of the same user left behind under its
+/// <see cref="MemoryMappedSharedMemoryProviderOptions.NamePrefix"/> (their names carry the process id).
+/// </para>
 /// </remarks>
 public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvider
 {
@@ -25,12 +35,17 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     private readonly string? _directory;
     private readonly string _namePrefix;
     private readonly long _maxBytes;
+    private readonly bool _allowNonMemoryFileSystem;
     private long _bytesInUse;
     private int _blocksInUse;
 
     /// <summary>Creates a provider.</summary>
     /// <param name="options">The options; null takes the defaults.</param>
-    /// <exception cref="ArgumentException">The name prefix holds characters other than letters, digits, '-' and '_'.</exception>
+    /// <exception cref="ArgumentException">
+    /// The name prefix holds characters other than letters, digits, '-' and '_'; no directory is set and the system
+    /// has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
+    /// <see cref="MemoryMappedSharedMemoryProviderOptions.AllowNonMemoryFileSystem"/> is not set.
+    /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryMappedSharedMemoryProviderOptions.MaxBytes"/> is negative.</exception>
     public MemoryMappedSharedMemoryProvider(MemoryMappedSharedMemoryProviderOptions? options = null)
     {
@@ -43,15 +58,26 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxBytes, nameof(options.MaxBytes));
         _namePrefix = options.NamePrefix;
         _maxBytes = options.MaxBytes;
-        _directory = OperatingSystem.IsWindows() ? null : options.Directory ?? DefaultDirectory;
+        _allowNonMemoryFileSystem = options.AllowNonMemoryFileSystem;
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        _directory = ResolveDirectory(options.Directory, _allowNonMemoryFileSystem, nameof(options));
+        if (OperatingSystem.IsLinux() && System.IO.Directory.Exists(_directory))
+        {
+            SharedMemoryFiles.SweepDeadBlocks(_directory, _namePrefix);
+        }
     }
 
     /// <summary>
-    /// Where backing files live when the system has no named mappings: <c>/dev/shm</c> when it exists, otherwise
-    /// the temporary directory. Null on Windows.
+    /// Where backing files live when the system has no named mappings: <c>/dev/shm</c> when it exists, otherwise null
+    /// (a directory must then be given; the temporary directory is never taken silently, as it may put request data on
+    /// a disk). Null on Windows.
     /// </summary>
     public static string? DefaultDirectory =>
-        OperatingSystem.IsWindows() ? null : System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        OperatingSystem.IsWindows() ? null : System.IO.Directory.Exists("/dev/shm") ? "/dev/shm" : null;
 
     /// <summary>The directory of the backing files; null on Windows.</summary>
     public string? Directory => _directory;
@@ -66,12 +92,31 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     /// Maps an existing block by name (as another process does), read-write, over the whole named mapping; the
     /// block lies at <see cref="SharedMemoryHandle.Offset"/> within it.
     /// </summary>
+    /// <remarks>
+    /// The directory is one every local user may write to, so on Linux the file is opened without following a
+    /// symlink, and refused unless it is a regular file owned by this process's user on a memory file system: another
+    /// user cannot plant a file of their own under a name this process is about to open. On macOS these checks are
+    /// not made.
+    /// </remarks>
     /// <param name="name">The block's <see cref="SharedMemoryHandle.Name"/>.</param>
     /// <param name="directory">Where the backing files live (Linux and macOS); null takes <see cref="DefaultDirectory"/>.</param>
+    /// <param name="allowNonMemoryFileSystem">
+    /// Accept a directory that is not a memory file system, as
+    /// <see cref="MemoryMappedSharedMemoryProviderOptions.AllowNonMemoryFileSystem"/> does for the provider.
+    /// </param>
     /// <returns>The mapping; dispose it when done.</returns>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or holds characters a block name never has.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="name"/> is empty or holds characters a block name never has; no directory is given and the
+    /// system has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
+    /// <paramref name="allowNonMemoryFileSystem"/> is false.
+    /// </exception>
     /// <exception cref="FileNotFoundException">No block of that name exists.</exception>
-    public static SharedMemoryMapping OpenExisting(string name, string? directory = null)
+    /// <exception cref="UnauthorizedAccessException">
+    /// (Linux) The name is a symbolic link, not a regular file, or a file that belongs to another user; or the file
+    /// itself is not on a memory file system although its directory was (a mount or rename in between), and
+    /// <paramref name="allowNonMemoryFileSystem"/> is false.
+    /// </exception>
+    public static SharedMemoryMapping OpenExisting(string name, string? directory = null, bool allowNonMemoryFileSystem = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
 
@@ -86,8 +131,10 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
             return OpenExistingWindows(name);
         }
 
-        string path = Path.Combine(directory ?? DefaultDirectory!, name);
-        var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        string path = Path.Combine(ResolveDirectory(directory, allowNonMemoryFileSystem, nameof(directory)), name);
+        FileStream stream = OperatingSystem.IsLinux()
+            ? OpenCheckedLinux(path, allowNonMemoryFileSystem)
+            : new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         long length = stream.Length;
         MemoryMappedFile? file = null;
         try
@@ -164,6 +211,44 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         Interlocked.Add(ref _bytesInUse, -handle.Length);
         Interlocked.Decrement(ref _blocksInUse);
         return SlabProviderStatus.Success;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static FileStream OpenCheckedLinux(string path, bool allowNonMemoryFileSystem)
+    {
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle = SharedMemoryFiles.OpenBlockFile(path);
+        try
+        {
+            // The directory was checked by name; the file is checked again through its descriptor, which no rename,
+            // symlink or mount can redirect.
+            if (!allowNonMemoryFileSystem && !SharedMemoryFiles.IsOnMemoryFileSystem(handle))
+            {
+                throw new UnauthorizedAccessException($"'{path}' is not on a memory file system; refusing it.");
+            }
+
+            return new FileStream(handle, FileAccess.ReadWrite);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    // The directory backing files live in: the one given, else /dev/shm. On Linux it must be a memory file system
+    // (when it exists) unless the caller allowed otherwise.
+    private static string ResolveDirectory(string? directory, bool allowNonMemoryFileSystem, string parameterName)
+    {
+        string resolved = directory ?? DefaultDirectory
+            ?? throw new ArgumentException("This system has no /dev/shm: set a directory for shared memory blocks (and AllowNonMemoryFileSystem if it is not a memory file system).", parameterName);
+        if (OperatingSystem.IsLinux() && !allowNonMemoryFileSystem && System.IO.Directory.Exists(resolved) && !SharedMemoryFiles.IsOnMemoryFileSystem(resolved))
+        {
+            throw new ArgumentException(
+                $"The shared memory directory '{resolved}' is not a memory file system (tmpfs), so block contents (request data) would reach a disk. Use a tmpfs directory such as /dev/shm, or set AllowNonMemoryFileSystem to accept it.",
+                parameterName);
+        }
+
+        return resolved;
     }
 
     [SupportedOSPlatform("windows")]
@@ -254,6 +339,11 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
             Mode = FileMode.CreateNew,
             Access = FileAccess.ReadWrite,
             Share = FileShare.ReadWrite | FileShare.Delete,
+
+            // Every page is reserved now (fallocate): a sparse file would fail on first touch, with a fatal fault
+            // rather than an error, once the memory file system is full. When the space is not there, the file is
+            // removed and an IOException reports it.
+            PreallocationSize = mappedLength,
         };
         if (!OperatingSystem.IsWindows())
         {
@@ -265,6 +355,12 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         MemoryMappedFile? file = null;
         try
         {
+            // The directory was checked when the provider was created; this catches it being swapped since.
+            if (OperatingSystem.IsLinux() && !_allowNonMemoryFileSystem && !SharedMemoryFiles.IsOnMemoryFileSystem(stream.SafeFileHandle))
+            {
+                throw new UnauthorizedAccessException($"'{path}' is not on a memory file system.");
+            }
+
             file = MemoryMappedFile.CreateFromFile(stream, null, mappedLength, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
             return MappedBlock.Create(this, name, path, file, mappedLength);
         }

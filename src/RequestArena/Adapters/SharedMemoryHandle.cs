@@ -16,7 +16,10 @@ public sealed unsafe class SharedMemoryHandle
     /// <param name="offset">Where <paramref name="address"/> lies within the named mapping.</param>
     /// <param name="providerState">Whatever the provider needs to free the block.</param>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <paramref name="address"/> is zero.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> or <paramref name="offset"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="length"/> or <paramref name="offset"/> is negative, or the block would run past the end of the
+    /// address space.
+    /// </exception>
     public SharedMemoryHandle(string name, nint address, int length, long offset = 0, object? providerState = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -27,6 +30,11 @@ public sealed unsafe class SharedMemoryHandle
 
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if ((nuint)length > nuint.MaxValue - (nuint)address)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"A block of {length} bytes at 0x{address:X} would run past the end of the address space.");
+        }
+
         Name = name;
         Address = address;
         Length = length;

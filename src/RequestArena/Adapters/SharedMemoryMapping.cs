@@ -48,9 +48,11 @@ public sealed unsafe class SharedMemoryMapping : IDisposable
     public Span<byte> GetSpan(long offset, int length)
     {
         ObjectDisposedException.ThrowIf(_pointer is null, this);
-        if (offset < 0 || length < 0 || offset + length > Length)
+        // Offset and length may come from another process: compare without adding them, so no value can wrap past
+        // the check.
+        if (offset < 0 || length < 0 || offset > Length || length > Length - offset)
         {
-            throw new ArgumentOutOfRangeException(nameof(offset), $"The range [{offset}, {offset + length}) lies outside the mapping of {Length} bytes.");
+            throw new ArgumentOutOfRangeException(nameof(offset), $"The range of {length} bytes at offset {offset} lies outside the mapping of {Length} bytes.");
         }
 
         return new Span<byte>(_pointer + offset, length);

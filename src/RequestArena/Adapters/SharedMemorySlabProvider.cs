@@ -26,6 +26,10 @@ public sealed class SharedMemorySlabProvider : ISlabProvider
     /// <inheritdoc />
     public string Name => "shared-memory";
 
+    /// <inheritdoc />
+    /// <value>False: a freed block is unmapped at once.</value>
+    public bool BlocksOutliveRelease => false;
+
     /// <summary>The blocks allocated through this adapter and not freed yet.</summary>
     /// <returns>A snapshot.</returns>
     public SharedMemoryHandle[] GetBlocks()
@@ -108,7 +112,9 @@ public sealed class SharedMemorySlabProvider : ISlabProvider
         {
             foreach (SharedMemoryHandle block in _blocks)
             {
-                if (address >= block.Address && address + memory.Length <= block.Address + block.Length)
+                // Distances rather than end addresses, so nothing can wrap.
+                nuint distance = (nuint)address - (nuint)block.Address;
+                if (address >= block.Address && distance <= (nuint)block.Length && (nuint)memory.Length <= (nuint)block.Length - distance)
                 {
                     handle = block;
                     mappingOffset = block.Offset + (address - block.Address);

@@ -14,13 +14,16 @@ public sealed class ArenaPool
     /// <param name="slabPool">Where the arenas rent slabs.</param>
     /// <param name="options">Options every arena gets (copied); null takes the defaults.</param>
     /// <param name="maximumRetained">Idle arenas kept; default <c>Environment.ProcessorCount * 4</c>.</param>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">
+    /// An option is out of range, or <see cref="ArenaOptions.DetectUseAfterRelease"/> is off on a slab pool whose
+    /// provider frees its blocks (<see cref="ISlabProvider.BlocksOutliveRelease"/> false).
+    /// </exception>
     public ArenaPool(SlabPool slabPool, ArenaOptions? options = null, int maximumRetained = 0)
     {
         ArgumentNullException.ThrowIfNull(slabPool);
         ArgumentOutOfRangeException.ThrowIfNegative(maximumRetained);
         Options = options?.Clone() ?? new ArenaOptions();
-        Options.Validate();
+        Options.Validate(slabPool);
         SlabPool = slabPool;
         MaximumRetained = maximumRetained == 0 ? Environment.ProcessorCount * 4 : maximumRetained;
         _pool = new DefaultObjectPool<Arena>(new Policy(slabPool, Options), MaximumRetained);

@@ -22,6 +22,18 @@ public interface ISlabProvider
     /// <returns>The status; anything but success leaves <paramref name="block"/> empty.</returns>
     SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block);
 
+    /// <summary>
+    /// Whether a block's memory stays valid after <see cref="Free"/> for as long as anything still refers to it: true
+    /// for blocks of managed arrays (<see cref="SlabBlock.Array"/>), which the GC reclaims only once nothing refers to
+    /// them; false (the default) for native or mapped memory, which <see cref="Free"/> gives back at once.
+    /// </summary>
+    /// <remarks>
+    /// Memory an arena hands out with <see cref="ArenaOptions.DetectUseAfterRelease"/> off cannot be made to fail after
+    /// a reset, so it must never outlive its bytes: arenas refuse that option on a pool whose provider says false here.
+    /// Only say true when every block has a <see cref="SlabBlock.Array"/> the provider never hands out again.
+    /// </remarks>
+    bool BlocksOutliveRelease => false;
+
     /// <summary>Frees a block this provider allocated.</summary>
     /// <param name="block">The block; it is never used again by the pool.</param>
     void Free(in SlabBlock block);

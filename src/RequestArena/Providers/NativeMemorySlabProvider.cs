@@ -17,6 +17,10 @@ public sealed class NativeMemorySlabProvider : ISlabProvider
     /// <inheritdoc />
     public string Name => "native";
 
+    /// <inheritdoc />
+    /// <value>False: a freed block goes back to the native allocator at once.</value>
+    public bool BlocksOutliveRelease => false;
+
     /// <summary>Bytes allocated by this provider and not yet freed.</summary>
     public long OutstandingBytes => Interlocked.Read(ref _outstandingBytes);
 

@@ -15,6 +15,10 @@ public sealed class PinnedArraySlabProvider : ISlabProvider
     public string Name => "pinned-array";
 
     /// <inheritdoc />
+    /// <value>True: the GC keeps an array alive while any memory over it is still referenced.</value>
+    public bool BlocksOutliveRelease => true;
+
+    /// <inheritdoc />
     public unsafe SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block)
     {
         block = default;

@@ -28,6 +28,10 @@ public readonly struct SlabBlock
     /// <param name="address">The block's first byte; it must stay valid until the provider frees it.</param>
     /// <param name="length">The block's length in bytes.</param>
     /// <param name="handle">Provider state needed to free the block, or null.</param>
+    /// <exception cref="ArgumentException"><paramref name="address"/> is zero.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="length"/> is negative, or the block would run past the end of the address space.
+    /// </exception>
     public SlabBlock(nint address, int length, object? handle = null)
     {
         if (address == 0)
@@ -36,6 +40,11 @@ public readonly struct SlabBlock
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if ((nuint)length > nuint.MaxValue - (nuint)address)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), $"A block of {length} bytes at 0x{address:X} would run past the end of the address space.");
+        }
+
         Address = address;
         Length = length;
         Handle = handle;

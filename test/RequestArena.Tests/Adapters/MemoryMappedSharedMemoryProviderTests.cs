@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RequestArena;
 using RequestArena.Adapters;
 
@@ -196,6 +197,248 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
 
         Assert.Equal(SlabProviderStatus.Success, _provider.AllocateSharedMemory(context, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle));
         Assert.Equal(SlabProviderStatus.Success, _provider.FreeSharedMemory(context, handle!));
+    }
+
+    [Fact]
+    public void AllocateSharedMemory_LengthNearIntMaxValue_ReturnsResourcesWithoutMapping()
+    {
+        var provider = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { NamePrefix = "ra-test", MaxBytes = 1 << 20 });
+
+        Assert.Equal(SlabProviderStatus.Resources, provider.AllocateSharedMemory(null, new SharedMemoryParameters(int.MaxValue, 1 << 20), out SharedMemoryHandle? handle));
+        Assert.Equal(SlabProviderStatus.Resources, provider.AllocateSharedMemory(null, new SharedMemoryParameters(int.MaxValue - 4095), out _));
+        Assert.Equal(SlabProviderStatus.InvalidParameter, provider.AllocateSharedMemory(null, new SharedMemoryParameters(int.MinValue), out _));
+
+        Assert.Null(handle);
+        Assert.Equal(0, provider.BytesInUse);
+        Assert.Equal(0, provider.BlocksInUse);
+    }
+
+    // A sparse backing file failed only when a page was first touched: on a full memory file system that was a fatal
+    // fault (SIGBUS), the process killed by a plain allocation. The child process is the one that would die.
+    [TmpfsFact]
+    public void FullMemoryFileSystem_ThirdSlabRefusedWithResources_ProcessLivesAndArenaStaysUsable()
+    {
+        using SmallTmpfs tmpfs = SmallTmpfs.Mount("256k");
+
+        var (exitCode, output, error) = SharedMemoryReaderProcess.Run("--fill", tmpfs.Path, "ra-fill", (128 * 1024).ToString());
+
+        Assert.True(exitCode == 0, $"the child exited with {exitCode} (134 is the fatal fault of a sparse file):\n{output}\n{error}");
+        Dictionary<string, string> found = output.Split('\n').Select(line => line.Trim().Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1]);
+        Assert.Equal("2", found["granted"]);
+        Assert.StartsWith("InsufficientMemoryException: ", found["refusal"]);
+        Assert.Contains("status Resources", found["refusal"]);
+        Assert.Equal("2", found["blocks-after-refusal"]);
+        Assert.Equal("2", found["files-after-refusal"]);              // no half-created file for the refused slab
+        Assert.Equal("Resources", found["provider-status"]);
+        Assert.Equal("null", found["provider-handle"]);
+        Assert.Equal("2", found["files-after-provider-refusal"]);
+        Assert.Equal("64:-1", found["small-after-refusal"]);         // 64 bytes, all as written
+        Assert.Equal("0", found["files-after-reset"]);
+        Assert.Equal($"{128 * 1024 - 16 * 1024}:-1", found["after-reset"]);   // a fresh slab, zeroed
+        Assert.Equal("0", found["files-at-end"]);
+        Assert.Empty(Directory.GetFileSystemEntries(tmpfs.Path));
+    }
+
+    [TmpfsFact]
+    public void Constructor_BlocksOfADeadProcess_AreSweptAndEverythingElseStays()
+    {
+        using SmallTmpfs tmpfs = SmallTmpfs.Mount("256k");
+        var (exitCode, output, error) = SharedMemoryReaderProcess.Run("--abandon", tmpfs.Path, "ra-sweep", "4096", "3");
+        Assert.True(exitCode == 0, $"the child exited with {exitCode}: {error}");
+        int deadPid = int.Parse(output);
+        string[] abandoned = Directory.GetFiles(tmpfs.Path, $"ra-sweep-{deadPid}-*");
+        Assert.Equal(3, abandoned.Length);
+
+        // What must survive: a live process's block, another user's, a symlink, other names and another prefix's.
+        string outside = Path.Combine(tmpfs.Path, "outside");
+        File.WriteAllText(outside, "not a block");
+        string live = Plant($"ra-sweep-{Environment.ProcessId}-1-0123abcd");
+        string foreign = Plant($"ra-sweep-{deadPid}-7-0123abcd");
+        Chown(foreign, 65534);
+        string link = Path.Combine(tmpfs.Path, $"ra-sweep-{deadPid}-8-0123abcd");
+        File.CreateSymbolicLink(link, outside);
+        string[] others =
+        [
+            Plant($"ra-sweep-{deadPid}-9-0123ABCD"),
+            Plant($"ra-sweep-{deadPid}-9"),
+            Plant($"ra-sweep-x{deadPid}-9-0123abcd"),
+            Plant($"ra-sweepx-{deadPid}-9-0123abcd"),
+            Plant($"other-{deadPid}-9-0123abcd"),
+        ];
+
+        var provider = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = tmpfs.Path, NamePrefix = "ra-sweep" });
+
+        Assert.All(abandoned, path => Assert.False(File.Exists(path), path));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(foreign));
+        Assert.NotNull(new FileInfo(link).LinkTarget);
+        Assert.Equal("not a block", File.ReadAllText(outside));
+        Assert.All(others, path => Assert.True(File.Exists(path), path));
+        Assert.Equal(SlabProviderStatus.Success, provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle));
+        Assert.Equal(SlabProviderStatus.Success, provider.FreeSharedMemory(null, handle!));
+
+        string Plant(string name)
+        {
+            string path = Path.Combine(tmpfs.Path, name);
+            File.WriteAllBytes(path, []);
+            return path;
+        }
+    }
+
+    [Fact]
+    public void DefaultDirectory_IsAMemoryFileSystemOrNothing_NeverTheTempDirectory()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string? directory = MemoryMappedSharedMemoryProvider.DefaultDirectory;
+
+        Assert.NotEqual(Path.GetTempPath(), directory);
+        Assert.True(directory is null || SharedMemoryFiles.IsOnMemoryFileSystem(directory), directory);
+    }
+
+    [Fact]
+    public void Constructor_DirectoryOnADisk_ThrowsUnlessAllowed()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string disk = DiskDirectory();
+        try
+        {
+            var ex = Assert.Throws<ArgumentException>(() => new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = disk }));
+            Assert.Contains("not a memory file system", ex.Message);
+            Assert.Contains("AllowNonMemoryFileSystem", ex.Message);
+
+            var allowed = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = disk, AllowNonMemoryFileSystem = true });
+            Assert.Equal(SlabProviderStatus.Success, allowed.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle));
+            Assert.Equal(SlabProviderStatus.Success, allowed.FreeSharedMemory(null, handle!));
+        }
+        finally
+        {
+            Directory.Delete(disk, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void OpenExisting_DirectoryOnADisk_ThrowsUnlessAllowed()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string disk = DiskDirectory();
+        try
+        {
+            var provider = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = disk, AllowNonMemoryFileSystem = true });
+            provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle);
+            handle!.GetSpan()[5] = 55;
+
+            var ex = Assert.Throws<ArgumentException>(() => MemoryMappedSharedMemoryProvider.OpenExisting(handle.Name, disk));
+            Assert.Contains("AllowNonMemoryFileSystem", ex.Message);
+            using (SharedMemoryMapping mapping = MemoryMappedSharedMemoryProvider.OpenExisting(handle.Name, disk, allowNonMemoryFileSystem: true))
+            {
+                Assert.Equal(55, mapping.GetSpan(handle.Offset + 5, 1)[0]);
+            }
+
+            provider.FreeSharedMemory(null, handle);
+        }
+        finally
+        {
+            Directory.Delete(disk, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void OpenExisting_SymlinkPlantedUnderTheName_ThrowsUnauthorizedAccess()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        _provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle);
+        Track(handle);
+        string planted = $"ra-test-{Environment.ProcessId}-999999-{Guid.NewGuid().ToString("N")[..8]}";
+        string link = Path.Combine(_provider.Directory!, planted);
+
+        // A link to a real block of this user: following it would even "work", which is why it must be refused.
+        File.CreateSymbolicLink(link, Path.Combine(_provider.Directory!, handle!.Name));
+        try
+        {
+            var ex = Assert.Throws<UnauthorizedAccessException>(() => MemoryMappedSharedMemoryProvider.OpenExisting(planted, _provider.Directory));
+            Assert.Contains("symbolic link", ex.Message);
+        }
+        finally
+        {
+            File.Delete(link);
+        }
+    }
+
+    [Fact]
+    public void OpenExisting_FileOfAnotherUser_ThrowsUnauthorizedAccess()
+    {
+        // Only root can give a file away; CI runs as root.
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
+        {
+            return;
+        }
+
+        _provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle);
+        Track(handle);
+        Chown(Path.Combine(_provider.Directory!, handle!.Name), 65534);
+
+        var ex = Assert.Throws<UnauthorizedAccessException>(() => MemoryMappedSharedMemoryProvider.OpenExisting(handle.Name, _provider.Directory));
+
+        Assert.Contains("belongs to user 65534", ex.Message);
+    }
+
+    [Fact]
+    public void OpenExisting_FifoPlantedUnderTheName_ThrowsUnauthorizedAccess()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string name = $"ra-test-{Environment.ProcessId}-999998-{Guid.NewGuid().ToString("N")[..8]}";
+        string path = Path.Combine(_provider.Directory!, name);
+        using (Process mkfifo = Process.Start("mkfifo", [path]))
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        try
+        {
+            var ex = Assert.Throws<UnauthorizedAccessException>(() => MemoryMappedSharedMemoryProvider.OpenExisting(name, _provider.Directory));
+            Assert.Contains("not a regular file", ex.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static string DiskDirectory()
+    {
+        string directory = Path.Combine(AppContext.BaseDirectory, "ra-disk-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        Assert.False(SharedMemoryFiles.IsOnMemoryFileSystem(directory), $"{directory} was expected on a disk");
+        return directory;
+    }
+
+    private static void Chown(string path, int uid)
+    {
+        using Process chown = Process.Start("chown", [uid.ToString(), path]);
+        chown.WaitForExit();
+        Assert.Equal(0, chown.ExitCode);
     }
 
     private void Track(SharedMemoryHandle? handle)

@@ -24,6 +24,15 @@ public sealed class SharedMemoryHandleTests
     }
 
     [Fact]
+    public void Constructor_BlockPastTheEndOfTheAddressSpace_Throws()
+    {
+        // Its GetSpan would otherwise cover addresses that wrap round to the bottom of the address space.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SharedMemoryHandle("block", -4096, 8192));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SharedMemoryHandle("block", -1, int.MaxValue));
+        Assert.Equal(4095, new SharedMemoryHandle("block", -4096, 4095).Length);
+    }
+
+    [Fact]
     public void Properties_AreWhatTheProviderGave()
     {
         object state = new();

@@ -33,6 +33,26 @@ public sealed class SharedMemoryMappingTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => mapping.GetSpan(-1, 1).Length);
     }
 
+    // The offset typically comes from another process: sums that wrap must not slip past the check.
+    [Theory]
+    [InlineData(long.MaxValue - 10, 100)]
+    [InlineData(long.MaxValue, 1)]
+    [InlineData(long.MaxValue, int.MaxValue)]
+    [InlineData(long.MinValue, 1)]
+    [InlineData(1, int.MaxValue)]
+    [InlineData(0, int.MinValue)]
+    [InlineData(-1, 0)]
+    public void GetSpan_OffsetOrLengthNearTheLimits_ThrowsWithoutWrapping(long offset, int length)
+    {
+        using SharedMemoryMapping mapping = MemoryMappedSharedMemoryProvider.OpenExisting(_handle.Name, _provider.Directory);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => mapping.GetSpan(offset, length).Length);
+        Assert.Throws<ArgumentOutOfRangeException>(() => mapping.GetSpan(mapping.Length, 1).Length);
+        Assert.Throws<ArgumentOutOfRangeException>(() => mapping.GetSpan(mapping.Length + 1, 0).Length);
+        Assert.Equal(0, mapping.GetSpan(mapping.Length, 0).Length);
+        Assert.Equal(1, mapping.GetSpan(mapping.Length - 1, 1).Length);
+    }
+
     [Fact]
     public void GetSpan_AfterDispose_Throws()
     {

@@ -107,4 +107,97 @@ public sealed class SharedMemorySlabProviderTests
     {
         Assert.Equal("shared-memory", new SharedMemorySlabProvider(new MemoryMappedSharedMemoryProvider()).Name);
     }
+
+    [Fact]
+    public void BlocksOutliveRelease_IsFalse_BlocksAreUnmappedWhenFreed()
+    {
+        ISlabProvider slabs = new SharedMemorySlabProvider(new MemoryMappedSharedMemoryProvider());
+
+        Assert.False(slabs.BlocksOutliveRelease);
+    }
+
+    // End addresses near the top of the address space wrap; the check must compare distances. The block is never
+    // touched: a provider describing it and memory claiming to lie in it are all TryLocate needs.
+    [Theory]
+    [InlineData(0, 16, true)]
+    [InlineData(8192 - 16, 16, true)]
+    [InlineData(8192 - 16, 17, false)]
+    [InlineData(8192, 1, false)]
+    [InlineData(-16, 16, false)]
+    public void TryLocate_BlockEndingAtTheTopOfTheAddressSpace_ComparesWithoutWrapping(long offsetInBlock, int length, bool expected)
+    {
+        if (IntPtr.Size != 8)
+        {
+            return;
+        }
+
+        const long blockAddress = 0x7FFF_FFFF_FFFF_E000;   // its end, 2^63, wraps to nint.MinValue
+        var slabs = new SharedMemorySlabProvider(new DescribingProvider(blockAddress, 8192));
+        Assert.Equal(SlabProviderStatus.Success, slabs.Allocate(8192, 4096, out _));
+        using var memory = new AddressOnlyMemory((nint)(blockAddress + offsetInBlock), length);
+
+        bool found = slabs.TryLocate(memory.Memory, out SharedMemoryHandle? handle, out long mappingOffset);
+
+        Assert.Equal(expected, found);
+        Assert.Equal(expected ? offsetInBlock : 0, mappingOffset);
+        Assert.Equal(expected, handle is not null);
+    }
+
+    [Fact]
+    public void SecondProcess_SymlinkPlantedUnderTheName_ExitsRefused()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var shared = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { NamePrefix = "ra-reader-test" });
+        Assert.Equal(SlabProviderStatus.Success, shared.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? real));
+        string planted = $"ra-reader-test-{Environment.ProcessId}-999999-{Guid.NewGuid().ToString("N")[..8]}";
+        string link = Path.Combine(shared.Directory!, planted);
+        File.CreateSymbolicLink(link, Path.Combine(shared.Directory!, real!.Name));
+        try
+        {
+            var (exitCode, output, error) = SharedMemoryReaderProcess.Run(planted, "0", "1", shared.Directory!);
+
+            Assert.True(exitCode == 4, $"reader exited with {exitCode}: {output} {error}");
+            Assert.Contains("symbolic link", error);
+            Assert.Empty(output);
+        }
+        finally
+        {
+            File.Delete(link);
+            shared.FreeSharedMemory(null, real);
+        }
+    }
+
+    // Describes one block at a given address without mapping anything.
+    private sealed class DescribingProvider(long address, int length) : ISharedMemoryProvider
+    {
+        public SlabProviderStatus AllocateSharedMemory(object? providerContext, SharedMemoryParameters parameters, out SharedMemoryHandle? handle)
+        {
+            handle = new SharedMemoryHandle("described", (nint)address, length);
+            return SlabProviderStatus.Success;
+        }
+
+        public SlabProviderStatus FreeSharedMemory(object? providerContext, SharedMemoryHandle handle) => SlabProviderStatus.Success;
+    }
+
+    // Memory whose Pin reports an address; its bytes are never read.
+    private sealed unsafe class AddressOnlyMemory(nint address, int length) : System.Buffers.MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => throw new InvalidOperationException("The bytes of this memory are never read.");
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new((void*)(address + elementIndex));
+
+        public override void Unpin()
+        {
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+
+        public override Memory<byte> Memory => CreateMemory(length);
+    }
 }
