@@ -57,6 +57,7 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
     private readonly int _initialGrain;
     private int _grain;
     private long _otherRequested;    // bytes handed out outside chunks (oversize)
+    private long _held;              // bytes of the slabs and blocks held now, plus memory adapters hold for this cycle
     private int _firstBlockClass;    // size class of the first block to carve next cycle (0: one slab)
     private long _slabsRented;       // slabs and oversize blocks rented since the arena was created
 
@@ -160,6 +161,23 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
             using (_gate.EnterScope())
             {
                 return _slabCount;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Bytes the arena holds now: its slabs and blocks (whether handed out or not, alignment padding and unused chunk
+    /// tails included) plus memory adapters of this cycle hold outside them (native blocks). Under a quota of Q bytes
+    /// this never exceeds 2 × Q: a slab or block that would pass that bound is refused before it is taken (or a smaller,
+    /// unpooled block of exactly what fits is taken instead).
+    /// </summary>
+    public long HeldBytes
+    {
+        get
+        {
+            using (_gate.EnterScope())
+            {
+                return _held;
             }
         }
     }
@@ -525,7 +543,16 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
             {
                 // This thread's unused budget is being replaced, so it no longer counts against the quota.
                 chunk.Limit = Math.Min(chunk.Limit, chunk.Offset);
-                long used = AllocatedBytesLocked();
+                (long used, long committed) = UsageLocked();
+                if (used + size <= _maxBytes && committed + size > _maxBytes)
+                {
+                    // Budget other threads hold but have not used (a request that hopped threads leaves some behind)
+                    // would let the arena pass its quota; take it back. Their next allocation takes the slow path, and
+                    // one already past its limit check is the one allocation each a race may overshoot by.
+                    RevokeBudgetsLocked();
+                    (used, committed) = UsageLocked();
+                }
+
                 if (used + size > _maxBytes)
                 {
                     _limitExceeded = true;
@@ -538,16 +565,7 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
                     return false;
                 }
 
-                long outstanding = OutstandingBudgetLocked();
-                if (used + size + outstanding > _maxBytes)
-                {
-                    // Budget other threads hold but have not used (a request that hopped threads leaves some behind)
-                    // would let the arena pass its quota; take it back. Their next allocation takes the slow path.
-                    RevokeBudgetsLocked();
-                    outstanding = 0;
-                }
-
-                extraBudget = _maxBytes - used - size - outstanding;
+                extraBudget = Math.Max(0, _maxBytes - committed - size);
             }
 
             // Judged after the quota so that a quota refuses an absurd size with its own, more telling error.
@@ -560,7 +578,11 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
             int aligned = (int)((size + _alignMask) & ~(long)_alignMask);
             if (aligned + alignment - 1 > _slabSize)
             {
-                region = RentOversizeLocked(aligned, alignment);
+                if (!TryRentOversizeLocked(aligned, alignment, out region))
+                {
+                    return RefuseHeldLocked(size, throwOnLimit, out region);
+                }
+
                 _otherRequested += size;
                 return true;
             }
@@ -570,6 +592,10 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
             if (start < 0 || start + aligned > chunk.End)
             {
                 start = CarveLocked(chunk, aligned, alignment, extraBudget);
+                if (start < 0)
+                {
+                    return RefuseHeldLocked(size, throwOnLimit, out region);
+                }
             }
 
             // Alignment padding beyond the arena's own and the round-up are not bytes handed out.
@@ -593,6 +619,13 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         }
 
         int extra = (int)Math.Min(_grain, extraBudget);
+        if (_maxBytes > 0)
+        {
+            // Under a quota every thread's region is small: unused region tails are memory held, and a request that
+            // spreads over many threads must not hold a slab per thread.
+            extra = (int)Math.Min(extra, Math.Max(_alignment, _maxBytes / QuotaRegionDivisor));
+        }
+
         int start;
         if (_currentSlab >= 0)
         {
@@ -608,7 +641,12 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         // throws, and the chunk must keep its region (its tail is still its own to bump into) with the slab cursor
         // still past it. Retiring first would count the region twice, and a cursor rewound into the tail would let
         // the next carve hand the same bytes out again.
-        Slab slab = _currentSlab < 0 && _firstBlockClass > 0 ? _pool.RentBlock(_firstBlockClass, _zero) : _pool.Rent(_zero);
+        Slab? slab = RentCarvedLocked(aligned, alignment, ref extra);
+        if (slab is null)
+        {
+            return -1;
+        }
+
         RetireRegionLocked(chunk);
         AddSlabLocked(slab, carved: true);
         _currentSlab = _slabCount - 1;
@@ -618,6 +656,37 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
 
     // Folds the chunk's current region into its totals and records how far it got into its slab, so that only
     // bytes actually handed out are cleared when the slab goes back.
+    // The next block to carve regions from: the predicted first block, a slab, or, when the quota leaves less room for
+    // memory held than that, an unpooled block of just what fits (extra shrinks to match). Null when not even the
+    // allocation itself fits in the room left.
+    private Slab? RentCarvedLocked(int aligned, int alignment, ref int extra)
+    {
+        int sizeClass = _currentSlab < 0 && _firstBlockClass > 0 ? _firstBlockClass : 0;
+        long room = HeldRoomLocked();
+        if (((long)_slabSize << sizeClass) <= room)
+        {
+            return sizeClass > 0 ? _pool.RentBlock(sizeClass, _zero) : _pool.Rent(_zero);
+        }
+
+        if ((long)_slabSize <= room)
+        {
+            return _pool.Rent(_zero);
+        }
+
+        // The provider aligns the block's start to `alignment`, so the allocation needs no padding in front.
+        long need = aligned;
+        if (need > room)
+        {
+            return null;
+        }
+
+        extra = (int)Math.Min(extra, room - need);
+        return _pool.RentExact((int)(need + extra), alignment, _zero);
+    }
+
+    // How many more bytes the arena may hold: twice the quota, less what it holds; unlimited without a quota.
+    private long HeldRoomLocked() => _maxBytes > 0 && _maxBytes <= long.MaxValue / 2 ? 2 * _maxBytes - _held : long.MaxValue;
+
     private void RetireRegionLocked(ArenaChunk chunk)
     {
         if (chunk.Slab is not null)
@@ -651,14 +720,70 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         return start;
     }
 
-    private Region RentOversizeLocked(int aligned, int alignment)
+    private bool TryRentOversizeLocked(int aligned, int alignment, out Region region)
     {
-        Slab slab = _pool.RentOversize(aligned, alignment, _zero);
+        // A pooled size class may be up to twice the allocation: take exactly the allocation when the class would
+        // hold more than the quota allows.
+        long room = HeldRoomLocked();
+        Slab slab;
+        if (_pool.OversizeLengthFor(aligned, alignment) <= room)
+        {
+            slab = _pool.RentOversize(aligned, alignment, _zero);
+        }
+        else if (aligned <= room)
+        {
+            slab = _pool.RentExact(aligned, alignment, _zero);
+        }
+        else
+        {
+            region = default;
+            return false;
+        }
+
         int index = AddSlabLocked(slab, carved: false);   // may grow _slabs, so index only afterwards
         ref SlabUse use = ref _slabs[index];
-        use.Used = aligned;
+        int start = AlignOffset(slab.Address, 0, alignment);
+        use.Used = start + aligned;
         (object owner, int memoryBase) = MemoryOwnerOf(use);
-        return new Region(owner, memoryBase, slab.Address, 0);
+        region = new Region(owner, memoryBase, slab.Address, start);
+        return true;
+    }
+
+    // The quota leaves no room to hold the memory an allocation needs (see HeldBytes).
+    private bool RefuseHeldLocked(long size, bool throwOnLimit, out Region region)
+    {
+        _limitExceeded = true;
+        if (throwOnLimit)
+        {
+            ThrowHelper.ThrowHeldLimitExceeded(_maxBytes, size, AllocatedBytesLocked(), _held);
+        }
+
+        region = default;
+        return false;
+    }
+
+    // Memory an adapter of this cycle holds outside the arena's slabs (native blocks), counted as held: false, and
+    // nothing charged, when the quota's bound on memory held would be passed.
+    bool IQuotaSource.TryChargeHeld(long bytes)
+    {
+        using (_gate.EnterScope())
+        {
+            if (_disposed || bytes > HeldRoomLocked())
+            {
+                return false;
+            }
+
+            _held += bytes;
+            return true;
+        }
+    }
+
+    void IQuotaSource.ReleaseHeld(long bytes)
+    {
+        using (_gate.EnterScope())
+        {
+            _held = Math.Max(0, _held - bytes);
+        }
     }
 
     // Checked memory points at the slab's lease so it dies with the arena; unchecked memory is a plain slice of the
@@ -683,6 +808,7 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         }
 
         _slabs[_slabCount] = new SlabUse(slab, _checked ? new SlabLease(slab) : null, carved);
+        _held += slab.Length;
         Volatile.Write(ref _slabsRented, _slabsRented + 1);   // only ever written under the gate
         return _slabCount++;
     }
@@ -731,23 +857,50 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         return total;
     }
 
-    private long OutstandingBudgetLocked()
+    // Bytes handed out, and those plus the budget threads hold and have not used yet. Each chunk's state is read once:
+    // its owner may be bumping right now, and a bump moves bytes from budget to handed out, so the second figure only
+    // stays exact if both halves come from one reading.
+    private (long Used, long Committed) UsageLocked()
     {
-        long total = 0;
+        long used = _otherRequested;
+        long unused = 0;
         for (int i = 0; i < _chunkCount; i++)
         {
-            total += Math.Max(0, Volatile.Read(ref _chunks[i].Limit) - _chunks[i].Offset);
+            ArenaChunk chunk = _chunks[i];
+            if (!chunk.IsPlaced)
+            {
+                continue;
+            }
+
+            long state = Volatile.Read(ref chunk.State);
+            int offset = (int)state;
+            used += Volatile.Read(ref chunk.Retired) + offset - Volatile.Read(ref chunk.RegionStart) - (int)(state >> 32);
+            unused += Math.Max(0, Volatile.Read(ref chunk.Limit) - offset);
         }
 
-        return total;
+        return (used, used + unused);
     }
 
+    // Sends every thread to the slow path for its next allocation. Limit becomes 0 rather than the owner's current
+    // offset: a value computed from a read of the offset would let the owner keep bumping under the old limit for as
+    // long as this thread took between that read and the write, while 0 stops every bump that starts after the write,
+    // so only the one already past its check gets through.
+    //
+    // The owners bump with plain loads and stores, so right after the write their latest bumps may still sit in their
+    // cores' store buffers, invisible to a read of their state here, and the revocation itself may not be visible to
+    // them yet. The process-wide barrier drains both: after it, a read of an owner's state misses at most the one bump
+    // that had already passed its check. It costs a few microseconds, paid only on this path (a quota nearly used up
+    // by several threads).
     private void RevokeBudgetsLocked()
     {
         for (int i = 0; i < _chunkCount; i++)
         {
-            ArenaChunk chunk = _chunks[i];
-            Volatile.Write(ref chunk.Limit, Math.Min(chunk.Limit, chunk.Offset));
+            Volatile.Write(ref _chunks[i].Limit, 0);
+        }
+
+        if (_chunkCount > 1)
+        {
+            Interlocked.MemoryBarrierProcessWide();
         }
     }
 
@@ -816,6 +969,7 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
             // room in its slab for the next thread.
             _grain = threadsUsed <= 1 ? MaxGrain : _initialGrain;
             _otherRequested = 0;
+            _held = 0;
         }
 
         if (errors is not null)
@@ -910,6 +1064,9 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         public readonly bool Carved = carved;   // chunks were carved from it (not a block for one large allocation)
         public int Used;
     }
+
+    // Under a quota a region (a thread's chunk) is at most this fraction of the quota.
+    private const int QuotaRegionDivisor = 32;
 
     // The cycle argument of callers that are not bound to one cycle.
     private const long AnyCycle = -1;

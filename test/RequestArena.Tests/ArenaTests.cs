@@ -276,7 +276,7 @@ public class ArenaTests
     [Fact]
     public void Allocate_UpToQuotaExactly_Succeeds()
     {
-        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 100, Alignment = 64 });
+        using var arena = new Arena(TestPools.Create(), new ArenaOptions { MaxBytes = 100, Alignment = 1 });
 
         for (int i = 0; i < 100; i++)
         {
@@ -285,6 +285,29 @@ public class ArenaTests
 
         Assert.Equal(100, arena.AllocatedBytes);
         Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(1));
+    }
+
+    [Fact]
+    public void Allocate_PaddingWouldHoldMoreThanTwiceTheQuota_IsRefusedBeforeTheMemoryIsTaken()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool, new ArenaOptions { MaxBytes = 100, Alignment = 64 });
+
+        // Each 1-byte allocation holds 64 bytes: three fit in 200 bytes held, the fourth would pass that.
+        for (int i = 0; i < 3; i++)
+        {
+            arena.AllocateMemory(1);
+        }
+
+        var refused = Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(1));
+
+        Assert.Equal(100, refused.Limit);
+        Assert.Equal(3, refused.Allocated);
+        Assert.InRange(refused.Held, 192, 200);
+        Assert.InRange(arena.HeldBytes, 192, 200);
+        Assert.Equal(3, arena.AllocatedBytes);
+        Assert.False(arena.TryAllocateMemory(1, out _));
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
     }
 
     [Fact]

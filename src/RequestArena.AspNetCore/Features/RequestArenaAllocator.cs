@@ -82,6 +82,20 @@ internal sealed class RequestArenaAllocator : IModuleAllocator, ICleanupRegistry
         }
     }
 
+    bool IQuotaSource.TryChargeHeld(long bytes) => ((IQuotaSource)GetOrRentArena()).TryChargeHeld(bytes);
+
+    void IQuotaSource.ReleaseHeld(long bytes)
+    {
+        // After the release the arena serves another request and has forgotten this one's charges.
+        lock (this)
+        {
+            if (_arena is IQuotaSource arena)
+            {
+                arena.ReleaseHeld(bytes);
+            }
+        }
+    }
+
     // The end of the request. Idempotent: OnCompleted and the middleware may both get here.
     public void Release() => Retire(Released);
 

@@ -270,6 +270,13 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
             return SlabProviderStatus.Failure;
         }
 
+        // Native blocks are memory the request holds, bounded with the arena's own (Arena.HeldBytes).
+        IQuotaSource? quota = _allocator as IQuotaSource;
+        if (quota is not null && !quota.TryChargeHeld(length))
+        {
+            return SlabProviderStatus.Failure;
+        }
+
         int alignment = contiguous ? Environment.SystemPageSize
             : (flags & NdisMemoryFlags.NonCached) != 0 ? CacheLineSize
             : sizeof(long) * 2;
@@ -280,12 +287,14 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
         }
         catch (OutOfMemoryException)
         {
+            quota?.ReleaseHeld(length);
             return SlabProviderStatus.Failure;
         }
 
         if (highestAcceptableAddress != AnyAddress && (ulong)pointer + (ulong)length - 1 > (ulong)highestAcceptableAddress)
         {
             NativeMemory.AlignedFree(pointer);
+            quota?.ReleaseHeld(length);
             return SlabProviderStatus.Failure;
         }
 
@@ -321,6 +330,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
         {
             Interlocked.Add(ref _nativeBytes, -block.Length);
             native.Free();
+            (_allocator as IQuotaSource)?.ReleaseHeld(block.Length);
         }
         else
         {

@@ -9,4 +9,11 @@ internal interface IQuotaSource
 
     // Bytes handed out from the arena so far.
     long AllocatedBytes { get; }
+
+    // Counts memory held outside the arena's slabs against the quota's bound on memory held (Arena.HeldBytes); false,
+    // and nothing counted, when it would pass the bound.
+    bool TryChargeHeld(long bytes);
+
+    // Gives back what TryChargeHeld counted. A no-op once the cycle that counted it has ended.
+    void ReleaseHeld(long bytes);
 }

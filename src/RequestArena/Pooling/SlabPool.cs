@@ -192,6 +192,25 @@ public sealed class SlabPool : IDisposable
             return RentClass(sizeClass, zero);
         }
 
+        return RentExact(length, alignment, zero);
+    }
+
+    // The length of the block RentOversize would hand out for `length` bytes.
+    internal long OversizeLengthFor(int length, int alignment)
+    {
+        int sizeClass = 1;
+        while (sizeClass <= _maxClass && ((long)SlabSize << sizeClass) < length)
+        {
+            sizeClass++;
+        }
+
+        return sizeClass <= _maxClass && alignment <= ArenaOptions.MaxAlignment ? (long)SlabSize << sizeClass : length;
+    }
+
+    // A block of exactly `length` bytes, not pooled: allocated from the provider now and freed at return. For an arena
+    // whose quota leaves less room than a pooled block would take.
+    internal Slab RentExact(int length, int alignment, bool zero)
+    {
         using (_gate.EnterScope())
         {
             if (_disposed)
