@@ -14,4 +14,13 @@ public sealed class DemoOptions
     /// through, but it no longer fails after its request. For measuring what the check costs.
     /// </summary>
     public bool ArenaDetectUseAfterRelease { get; set; } = true;
+
+    /// <summary>Most threads <c>/api/adapters/rpc</c> runs at once; more requests get 503. Default 4.</summary>
+    public int RpcMaxThreads { get; set; } = 4;
+
+    /// <summary>
+    /// Where to push metrics over OTLP (for example <c>http://127.0.0.1:4318</c>); unset, only <c>/metrics</c>
+    /// serves them. The standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variable does the same.
+    /// </summary>
+    public string? OtlpEndpoint { get; set; }
 }

@@ -70,7 +70,7 @@ public sealed class ReportTests(DemoFactory factory) : IClassFixture<DemoFactory
     [Theory]
     [InlineData("items=1%30&alloc=pool", 10)]
     [InlineData("alloc=new&items=7", 7)]
-    [InlineData("x=1&items=3&items=9", 3)]
+    [InlineData("x=1&items=3", 3)]
     [InlineData("alloc=arena", 100)]
     public async Task Report_QueryForms_ReadLikeTheStandardParser(string query, int expected)
     {
