@@ -35,7 +35,6 @@ public static class DemoApp
             .Bind(config.GetSection("Demo"))
             .Validate(o => o.TransformMaxBodyBytes is > 0 and <= 256 * 1024 * 1024, "Demo:TransformMaxBodyBytes must be from 1 byte to 256 MiB.")
             .Validate(o => o.RpcMaxThreads is >= 1 and <= 64, "Demo:RpcMaxThreads must be from 1 to 64.")
-            .Validate(o => o.OtlpEndpoint is null || Uri.TryCreate(o.OtlpEndpoint, UriKind.Absolute, out _), "Demo:OtlpEndpoint must be an absolute URI.")
             .ValidateOnStart();
         DemoOptions demo = config.GetSection("Demo").Get<DemoOptions>() ?? new DemoOptions();
 
@@ -53,7 +52,7 @@ public static class DemoApp
         builder.Services.AddSingleton<DemoCounters>();
         builder.Services.AddSingleton<SharedSlabDemo>();
         builder.Services.AddSingleton<RpcDemoThreads>();
-        AddTelemetry(builder, demo.OtlpEndpoint, !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]));
+        AddTelemetry(builder, pushOverOtlp: !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]));
 
         WebApplication app = builder.Build();
 
@@ -75,9 +74,9 @@ public static class DemoApp
         return app;
     }
 
-    // The library's meter beside ASP.NET Core's and the runtime's, scraped at /metrics and, when an endpoint is
-    // configured, pushed over OTLP as well.
-    private static void AddTelemetry(WebApplicationBuilder builder, string? otlpEndpoint, bool otlpFromEnvironment)
+    // The library's meter beside ASP.NET Core's and the runtime's, scraped at /metrics and, when
+    // OTEL_EXPORTER_OTLP_ENDPOINT is set, pushed over OTLP as well.
+    private static void AddTelemetry(WebApplicationBuilder builder, bool pushOverOtlp)
     {
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
@@ -87,13 +86,10 @@ public static class DemoApp
                     .AddAspNetCoreInstrumentation()
                     .AddRuntimeInstrumentation()
                     .AddPrometheusExporter();
-                if (Uri.TryCreate(otlpEndpoint, UriKind.Absolute, out Uri? endpoint))
+                if (pushOverOtlp)
                 {
-                    metrics.AddOtlpExporter(otlp => otlp.Endpoint = endpoint);
-                }
-                else if (otlpFromEnvironment)
-                {
-                    // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and _PROTOCOL, _HEADERS) itself.
+                    // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL and _HEADERS from configuration
+                    // itself (environment, appsettings.json or the command line).
                     metrics.AddOtlpExporter();
                 }
             });

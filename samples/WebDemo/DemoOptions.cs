@@ -17,10 +17,4 @@ public sealed class DemoOptions
 
     /// <summary>Most threads <c>/api/adapters/rpc</c> runs at once; more requests get 503. Default 4.</summary>
     public int RpcMaxThreads { get; set; } = 4;
-
-    /// <summary>
-    /// Where to push metrics over OTLP (for example <c>http://127.0.0.1:4318</c>); unset, only <c>/metrics</c>
-    /// serves them. The standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variable does the same.
-    /// </summary>
-    public string? OtlpEndpoint { get; set; }
 }
