@@ -47,7 +47,12 @@ public static class DemoApp
 
         // The other buffer sources the endpoints compare with the arena.
         builder.Services.AddScoped<ArrayPoolAllocator>();
-        builder.Services.AddSingleton<RecyclableMemoryStreamManager>();
+        builder.Services.AddSingleton(_ => new RecyclableMemoryStreamManager(new RecyclableMemoryStreamManager.Options
+        {
+            // Its free pools are unbounded unless capped; these keep about what the arena's pool keeps.
+            MaximumSmallPoolFreeBytes = 32L * 1024 * 1024,
+            MaximumLargePoolFreeBytes = 32L * 1024 * 1024,
+        }));
 
         builder.Services.AddSingleton<DemoCounters>();
         builder.Services.AddSingleton<SharedSlabDemo>();
