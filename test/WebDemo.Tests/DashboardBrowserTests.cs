@@ -1,9 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace WebDemo.Tests;
@@ -17,13 +13,9 @@ public sealed partial class DashboardBrowserTests(ITestOutputHelper output)
     [ChromiumFact]
     public async Task Dashboard_InChromium_DrawsChartsAndBurstShowsTheGcDifference()
     {
-        await using var factory = new WebApplicationFactory<Program>();
-        factory.UseKestrel(0);
-        factory.StartServer();
-        string baseUrl = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Assert.StartsWith("http://127.0.0.1:", baseUrl);
-
-        using var client = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        await using var demo = new KestrelDemo();
+        string baseUrl = demo.BaseAddress.GetLeftPart(UriPartial.Authority);
+        using HttpClient client = demo.CreateHttpClient();
         for (int i = 0; i < WarmUpRequests; i++)
         {
             await client.GetByteArrayAsync($"/api/report?items={(i + 1) * 40}&alloc=arena");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -24,8 +23,6 @@ internal sealed class KestrelDemo : WebApplicationFactory<Program>
     public Uri BaseAddress { get; }
 
     public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress };
-
-    public static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
