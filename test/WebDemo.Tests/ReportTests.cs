@@ -97,6 +97,9 @@ public sealed class ReportTests(DemoFactory factory) : IClassFixture<DemoFactory
     [InlineData("ARENA")]
     [InlineData("are%6Ea%20")]
     [InlineData("heap")]
+    [InlineData("recyclable")]
+    [InlineData("1")]
+    [InlineData("arena,pool")]
     [InlineData("")]
     public async Task Report_BadAlloc_Returns400(string alloc)
     {

@@ -129,15 +129,6 @@ public sealed class SlowClientTests
         Assert.Equal(1, threads.Peak);
     }
 
-    [Fact]
-    public async Task Create_RpcMaxThreadsOutOfRange_FailsAtStart()
-    {
-        var error = Assert.ThrowsAny<Exception>(() => new KestrelDemo(new() { ["Demo:RpcMaxThreads"] = "0" }));
-
-        Assert.Contains("RpcMaxThreads", error.ToString());
-        await Task.CompletedTask;
-    }
-
     private static readonly string[] Modes = ["arena", "pool", "new", "recyclable"];
 
     private static async Task<Socket> SendHeadersAsync(Uri server, string mode, int extraBytes)
