@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace WebDemo.Tests;
 
@@ -79,6 +82,34 @@ public sealed class RecordsTests(DemoFactory factory) : IClassFixture<DemoFactor
 
         Assert.Equal(before, afterOthers);
         Assert.InRange(afterArena - before, 2000 * 3, 2000 * 24);
+    }
+
+    [Fact]
+    public async Task Records_PoolMode_EveryArrayIsReturnedWhenTheRequestEnds()
+    {
+        var created = new System.Collections.Concurrent.ConcurrentBag<ArrayPoolAllocator>();
+        using WebApplicationFactory<Program> tracked = factory.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddScoped(_ =>
+            {
+                var pool = new ArrayPoolAllocator();
+                created.Add(pool);
+                return pool;
+            })));
+        using HttpClient client = tracked.CreateClient();
+
+        using JsonDocument doc = JsonDocument.Parse(await client.GetStringAsync("/api/records?count=500&alloc=pool"));
+
+        Assert.Equal(2000, doc.RootElement.GetProperty("allocations").GetInt32());
+        ArrayPoolAllocator used = Assert.Single(created);
+
+        // The scope is disposed once the response has completed, which may be just after the client has the body.
+        for (int i = 0; i < 250 && used.RentedCount != 0; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(0, used.RentedCount);
+        Assert.Throws<ObjectDisposedException>(() => used.AllocateMemory(1));
     }
 
     [Theory]
