@@ -11,18 +11,21 @@ internal static class AdapterEndpoints
 {
     public static IEndpointRouteBuilder MapAdapterDemos(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/api/adapters/bidi", BidiAsync);
-        endpoints.MapGet("/api/adapters/rpc", RpcAsync);
-        endpoints.MapGet("/api/adapters/ndis", NdisAsync);
-        endpoints.MapGet("/api/adapters/shared-slab", SharedSlabAsync);
+        RouteGroupBuilder adapters = endpoints.MapGroup("/api/adapters");
+        adapters.MapGet("/bidi", BidiAsync);
+        adapters.MapGet("/rpc", RpcAsync);
+        adapters.MapGet("/ndis", NdisAsync);
+
+        // Its arena is on its own shared-memory slab pool, not the request's.
+        adapters.MapGet("/shared-slab", SharedSlabAsync).DisableRequestArena();
         return endpoints;
     }
 
     // RouterAllocBidiMem/RouterFreeBidiMem: strings and blobs that can be freed one by one, reclaimed with the request.
-    private static async Task BidiAsync(HttpContext context)
+    private static async Task BidiAsync(HttpContext context, IModuleAllocator arena, string? text)
     {
-        string text = QueryValues.Get(context.Request, "text") ?? "Grüße, bidi!";
-        using var bidi = new BidiAllocator(context.GetRequestArena());
+        text ??= "Grüße, bidi!";
+        using var bidi = new BidiAllocator(arena);
 
         BidiBlock utf16 = bidi.AllocateUtf16String(text);
         BidiBlock utf8 = bidi.AllocateUtf8String(text);
@@ -63,10 +66,33 @@ internal static class AdapterEndpoints
 
     // RpcSm*: one environment per request, reached from the request flow, from Task.Run (the context flows) and from
     // a new thread that does not inherit it and is handed the handle the Windows way (GetThreadHandle/SetThreadHandle).
-    private static async Task RpcAsync(HttpContext context)
+    // The new threads are bounded: with every slot taken the request is refused at once.
+    private static async Task<IResult> RpcAsync(HttpContext context, IModuleAllocator arena, RpcDemoThreads threads)
+    {
+        if (!threads.TryEnter())
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "RPC demo busy",
+                detail: $"At most {threads.Limit} rpc-demo threads run at once (Demo:RpcMaxThreads); retry shortly.");
+        }
+
+        try
+        {
+            await RpcCoreAsync(context, arena, threads);
+            return TypedResults.Empty;
+        }
+        finally
+        {
+            threads.Exit();
+        }
+    }
+
+    private static async Task RpcCoreAsync(HttpContext context, IModuleAllocator arena, RpcDemoThreads threads)
     {
         int size = 256;
-        using var environment = new RpcScopeEnvironment(context.GetRequestArena());
+        using var environment = new RpcScopeEnvironment(arena);
         RpcScopeAllocator.SetThreadHandle(environment);
         var results = new List<(string Where, RpcStatus Status, int Bytes, bool Kept)>();
 
@@ -87,25 +113,16 @@ internal static class AdapterEndpoints
         });
 
         RpcScopeEnvironment? handle = RpcScopeAllocator.GetThreadHandle(out _);
-        var done = new TaskCompletionSource<(Memory<byte> Without, RpcStatus WithoutStatus, Memory<byte> With, RpcStatus WithStatus)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Thread thread;
-        using (ExecutionContext.SuppressFlow())
+        var onThread = await threads.RunOnNewThread(() =>
         {
-            thread = new Thread(() =>
-            {
-                // Nothing flowed: this thread has no environment until it is handed one.
-                Memory<byte> without = RpcScopeAllocator.Allocate(size, out RpcStatus withoutStatus);
-                RpcScopeAllocator.SetThreadHandle(handle);
-                Memory<byte> with = RpcScopeAllocator.Allocate(size, out RpcStatus withStatus);
-                with.Span.Fill((byte)'N');
-                RpcScopeAllocator.SetThreadHandle(null);
-                done.SetResult((without, withoutStatus, with, withStatus));
-            })
-            { IsBackground = true, Name = "rpc-demo" };
-            thread.Start();
-        }
-
-        var onThread = await done.Task;
+            // Nothing flowed: this thread has no environment until it is handed one.
+            Memory<byte> without = RpcScopeAllocator.Allocate(size, out RpcStatus withoutStatus);
+            RpcScopeAllocator.SetThreadHandle(handle);
+            Memory<byte> with = RpcScopeAllocator.Allocate(size, out RpcStatus withStatus);
+            with.Span.Fill((byte)'N');
+            RpcScopeAllocator.SetThreadHandle(null);
+            return (Without: without, WithoutStatus: withoutStatus, With: with, WithStatus: withStatus);
+        });
         results.Add(("new Thread without handle", onThread.WithoutStatus, onThread.Without.Length, false));
         results.Add(("new Thread after SetThreadHandle", onThread.WithStatus, onThread.With.Length, true));
         RpcScopeAllocator.SetThreadHandle(null);
@@ -131,9 +148,9 @@ internal static class AdapterEndpoints
     }
 
     // NdisAllocateMemoryWithTag-style flags over the request arena: plain, contiguous, non-cached, and in blocks.
-    private static async Task NdisAsync(HttpContext context)
+    private static async Task NdisAsync(HttpContext context, IModuleAllocator arena)
     {
-        using var ndis = new NdisMemoryAllocator(context.GetRequestArena());
+        using var ndis = new NdisMemoryAllocator(arena);
         var rows = new List<(string Name, SlabProviderStatus Status, int Length, int Blocks, bool CacheAligned)>();
         foreach ((string name, int length, NdisMemoryFlags flags) in new[]
         {
@@ -178,10 +195,9 @@ internal static class AdapterEndpoints
 
     // An arena on slabs that are named shared-memory blocks: what it writes is read back through a second mapping of
     // the block opened by name, as another process would.
-    private static async Task SharedSlabAsync(HttpContext context)
+    private static async Task SharedSlabAsync(HttpContext context, SharedSlabDemo shared, string? text)
     {
-        SharedSlabDemo shared = context.RequestServices.GetRequiredService<SharedSlabDemo>();
-        string text = QueryValues.Get(context.Request, "text") ?? "written by the arena, read through the mapping";
+        text ??= "written by the arena, read through the mapping";
         byte[] utf8 = Encoding.UTF8.GetBytes(text);
         using var arena = new Arena(shared.Pool);
         Memory<byte> memory = arena.AllocateMemory(utf8.Length);

@@ -2,48 +2,49 @@ namespace WebDemo;
 
 internal static class AllocModes
 {
-    public static readonly AllocMode[] All = [AllocMode.Arena, AllocMode.Pool, AllocMode.New];
+    /// <summary>The modes whose buffers come from an <see cref="RequestArena.IModuleAllocator"/>.</summary>
+    public static readonly AllocMode[] Allocators = [AllocMode.Arena, AllocMode.Pool, AllocMode.New];
+
+    public static readonly AllocMode[] All = [.. Allocators, AllocMode.Recyclable];
 
     public static string Name(AllocMode mode) => mode switch
     {
         AllocMode.Arena => "arena",
         AllocMode.Pool => "pool",
-        _ => "new",
+        AllocMode.New => "new",
+        _ => "recyclable",
     };
 
-    // Absent means arena: the demo exists to show it. Matching is exact and lower-case so every mode has one spelling.
-    public static bool TryParse(string? value, out AllocMode mode)
+    // Absent means arena: the demo exists to show it. Matching is exact and lower-case so every mode has one
+    // spelling; Enum.TryParse would also take "1", "Pool" and "arena,pool".
+    public static bool TryParse(string? value, ReadOnlySpan<AllocMode> allowed, out AllocMode mode)
     {
+        mode = AllocMode.Arena;
         if (value is null)
         {
-            mode = AllocMode.Arena;
             return true;
         }
 
-        return TryParse(value.AsSpan(), out mode);
+        foreach (AllocMode candidate in allowed)
+        {
+            if (value == Name(candidate))
+            {
+                mode = candidate;
+                return true;
+            }
+        }
+
+        return false;
     }
 
-    public static bool TryParse(ReadOnlySpan<char> value, out AllocMode mode)
+    public static string Spellings(ReadOnlySpan<AllocMode> allowed)
     {
-        if (value.SequenceEqual("arena"))
+        var names = new string[allowed.Length];
+        for (int i = 0; i < allowed.Length; i++)
         {
-            mode = AllocMode.Arena;
-            return true;
+            names[i] = Name(allowed[i]);
         }
 
-        if (value.SequenceEqual("pool"))
-        {
-            mode = AllocMode.Pool;
-            return true;
-        }
-
-        if (value.SequenceEqual("new"))
-        {
-            mode = AllocMode.New;
-            return true;
-        }
-
-        mode = default;
-        return false;
+        return string.Join(", ", names);
     }
 }

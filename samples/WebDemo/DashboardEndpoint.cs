@@ -10,19 +10,20 @@ internal static class DashboardEndpoint
 
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/arena", context => ServeAsync(context, "dashboard.html"));
-        endpoints.MapGet("/arena/dashboard.js", context => ServeAsync(context, "dashboard.js"));
-        endpoints.MapGet("/arena/dashboard.css", context => ServeAsync(context, "dashboard.css"));
+        RouteGroupBuilder dashboard = endpoints.MapGroup("/arena").DisableRequestArena();
+        dashboard.MapGet("", (HttpResponse response) => ServeAsync(response, "dashboard.html"));
+        dashboard.MapGet("/dashboard.js", (HttpResponse response) => ServeAsync(response, "dashboard.js"));
+        dashboard.MapGet("/dashboard.css", (HttpResponse response) => ServeAsync(response, "dashboard.css"));
         return endpoints;
     }
 
-    private static Task ServeAsync(HttpContext context, string name)
+    private static Task ServeAsync(HttpResponse response, string name)
     {
         (byte[] content, string contentType) = s_files[name];
-        context.Response.ContentType = contentType;
-        context.Response.ContentLength = content.Length;
-        context.Response.Headers[HeaderNames.CacheControl] = "no-cache";
-        return context.Response.Body.WriteAsync(content).AsTask();
+        response.ContentType = contentType;
+        response.ContentLength = content.Length;
+        response.Headers[HeaderNames.CacheControl] = "no-cache";
+        return response.Body.WriteAsync(content).AsTask();
     }
 
     private static Dictionary<string, (byte[], string)> Load()

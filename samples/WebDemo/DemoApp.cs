@@ -1,5 +1,6 @@
-using Microsoft.Extensions.Options;
-using RequestArena.AspNetCore;
+using Microsoft.IO;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace WebDemo;
 
@@ -11,6 +12,9 @@ public static class DemoApp
 
     /// <summary>Path prefix whose requests skip the arena middleware, to measure what the middleware costs.</summary>
     public const string BarePrefix = "/bare";
+
+    /// <summary>The name of the library's meter, as exporters and <c>dotnet-counters</c> know it.</summary>
+    public const string RequestArenaMeter = "RequestArena";
 
     /// <summary>Creates the application with every endpoint mapped.</summary>
     /// <param name="args">Command-line arguments (standard host switches such as <c>--urls</c>).</param>
@@ -27,9 +31,12 @@ public static class DemoApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.Services.Configure<DemoOptions>(config.GetSection("Demo"));
-        var demo = new DemoOptions();
-        config.GetSection("Demo").Bind(demo);
+        builder.Services.AddOptions<DemoOptions>()
+            .Bind(config.GetSection("Demo"))
+            .Validate(o => o.TransformMaxBodyBytes is > 0 and <= 256 * 1024 * 1024, "Demo:TransformMaxBodyBytes must be from 1 byte to 256 MiB.")
+            .Validate(o => o.RpcMaxThreads is >= 1 and <= 64, "Demo:RpcMaxThreads must be from 1 to 64.")
+            .ValidateOnStart();
+        DemoOptions demo = config.GetSection("Demo").Get<DemoOptions>() ?? new DemoOptions();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddRequestArena(options =>
@@ -37,33 +44,59 @@ public static class DemoApp
             options.MaxBytesPerRequest = demo.ArenaMaxBytesPerRequest;
             options.DetectUseAfterRelease = demo.ArenaDetectUseAfterRelease;
         });
+
+        // The other buffer sources the endpoints compare with the arena.
+        builder.Services.AddScoped<ArrayPoolAllocator>();
+        builder.Services.AddSingleton(_ => new RecyclableMemoryStreamManager(new RecyclableMemoryStreamManager.Options
+        {
+            // Its free pools are unbounded unless capped; these keep about what the arena's pool keeps.
+            MaximumSmallPoolFreeBytes = 32L * 1024 * 1024,
+            MaximumLargePoolFreeBytes = 32L * 1024 * 1024,
+        }));
+
         builder.Services.AddSingleton<DemoCounters>();
         builder.Services.AddSingleton<SharedSlabDemo>();
+        builder.Services.AddSingleton<RpcDemoThreads>();
+        AddTelemetry(builder, pushOverOtlp: !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]));
 
         WebApplication app = builder.Build();
 
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
         app.UseWhen(context => !context.Request.Path.StartsWithSegments(BarePrefix), branch => branch.UseRequestArena());
-        MapEndpoints(app);
+
+        app.MapGet("/", () => TypedResults.Redirect("/arena")).DisableRequestArena();
+        app.MapReport();
+        app.MapRecords();
+        app.MapTransform(demo.TransformMaxBodyBytes);
+        app.MapGet("/api/hello", HelloEndpoint.HandleAsync);
+        app.MapGet(BarePrefix + "/hello", HelloEndpoint.HandleAsync);
+        app.MapAdapterDemos();
+        app.MapStats();
+        app.MapDashboard();
+        app.MapPrometheusScrapingEndpoint().DisableRequestArena();
         return app;
     }
 
-    private static void MapEndpoints(WebApplication app)
+    // The library's meter beside ASP.NET Core's and the runtime's, scraped at /metrics and, when
+    // OTEL_EXPORTER_OTLP_ENDPOINT is set, pushed over OTLP as well.
+    private static void AddTelemetry(WebApplicationBuilder builder, bool pushOverOtlp)
     {
-        app.MapGet("/", context =>
-        {
-            context.Response.Redirect("/arena");
-            return Task.CompletedTask;
-        });
-        // Singletons captured here rather than resolved per request: resolving from RequestServices creates the
-        // request's DI scope, an allocation per request that every mode would pay.
-        DemoCounters counters = app.Services.GetRequiredService<DemoCounters>();
-        long transformLimit = app.Services.GetRequiredService<IOptions<DemoOptions>>().Value.TransformMaxBodyBytes;
-        app.MapGet("/api/report", context => ReportEndpoint.HandleAsync(context, counters));
-        app.MapPost("/api/transform", context => TransformEndpoint.HandleAsync(context, counters, transformLimit));
-        app.MapGet("/api/hello", HelloEndpoint.HandleAsync);
-        app.MapGet(BarePrefix + "/hello", HelloEndpoint.HandleAsync);
-        app.MapGet("/arena/stats", StatsEndpoint.HandleAsync);
-        app.MapDashboard();
-        app.MapAdapterDemos();
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Environment.ApplicationName))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(RequestArenaMeter)
+                    .AddAspNetCoreInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddPrometheusExporter();
+                if (pushOverOtlp)
+                {
+                    // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL and _HEADERS from configuration
+                    // itself (environment, appsettings.json or the command line).
+                    metrics.AddOtlpExporter();
+                }
+            });
     }
 }

@@ -3,8 +3,8 @@ namespace WebDemo;
 /// <summary>Requests served and temporary bytes asked for, per <see cref="AllocMode"/>; shown on the dashboard.</summary>
 internal sealed class DemoCounters
 {
-    private readonly long[] _requests = new long[3];
-    private readonly long[] _scratchBytes = new long[3];
+    private readonly long[] _requests = new long[AllocModes.All.Length];
+    private readonly long[] _scratchBytes = new long[AllocModes.All.Length];
 
     public void Record(AllocMode mode, long scratchBytes)
     {

@@ -14,4 +14,7 @@ public sealed class DemoOptions
     /// through, but it no longer fails after its request. For measuring what the check costs.
     /// </summary>
     public bool ArenaDetectUseAfterRelease { get; set; } = true;
+
+    /// <summary>Most threads <c>/api/adapters/rpc</c> runs at once; more requests get 503. Default 4.</summary>
+    public int RpcMaxThreads { get; set; } = 4;
 }

@@ -1,101 +1,143 @@
-using System.Globalization;
-using Microsoft.Net.Http.Headers;
+using System.Buffers;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using RequestArena;
 
 namespace WebDemo;
 
-/// <summary><c>GET /api/report?items=N&amp;alloc=arena|pool|new</c>.</summary>
+/// <summary>
+/// <c>GET /api/report?items=N&amp;alloc=arena|pool|new</c>: <c>{"count":N,"items":[...],"itemsSha256":"..."}</c>,
+/// written by <see cref="Utf8JsonWriter"/> into an <see cref="ArenaBufferWriter"/>; the hash covers the exact UTF-8
+/// bytes of the <c>items</c> array. The content depends only on N, so every mode sends the same bytes.
+/// </summary>
 internal static class ReportEndpoint
 {
-    // Per thread, reused: the handler finishes with both before it awaits anything.
-    [ThreadStatic]
-    private static SegmentedBufferWriter? t_output;
+    public const int MinItems = 1;
+    public const int MaxItems = 10_000;
+    public const int DefaultItems = 100;
 
-    [ThreadStatic]
-    private static ScratchBuffers? t_scratch;
+    /// <summary>The endpoint's arena quota: the largest report takes about 1 MiB of blocks.</summary>
+    public const long ArenaQuota = 4L * 1024 * 1024;
 
+    // About what one item takes in the output, so a small report fits the first block.
+    private const int BytesPerItemEstimate = 80;
+
+    // Blocks of at most 32 KiB (the writer doubles up to 64 KiB from there): arena blocks stay inside a 64 KiB slab
+    // and fresh arrays off the large object heap, so each mode is measured on its ordinary path.
+    private const int MaxFirstBlock = 32 * 1024;
+
+    private static readonly byte[][] s_adjectives =
+        ["Agile"u8.ToArray(), "Brisk"u8.ToArray(), "Calm"u8.ToArray(), "Deft"u8.ToArray(), "Eager"u8.ToArray(), "Fleet"u8.ToArray(), "Grand"u8.ToArray()];
+
+    private static readonly byte[][] s_nouns =
+        ["Anchor"u8.ToArray(), "Beacon"u8.ToArray(), "Cable"u8.ToArray(), "Dynamo"u8.ToArray(), "Engine"u8.ToArray(), "Falcon"u8.ToArray(), "Gear"u8.ToArray(), "Harbor"u8.ToArray(), "Ion"u8.ToArray(), "Jet"u8.ToArray(), "Kite"u8.ToArray()];
+
+    private static readonly byte[][] s_tags =
+        ["new"u8.ToArray(), "sale"u8.ToArray(), "eco"u8.ToArray(), "bulk"u8.ToArray(), "gift"u8.ToArray(), "rare"u8.ToArray(), "fast"u8.ToArray(), "cold"u8.ToArray()];
+
+    public static RouteHandlerBuilder MapReport(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet("/api/report", GetReport).WithRequestArena(ArenaQuota);
+
+    /// <summary>
+    /// The report for hosts that run a bare middleware pipeline without endpoint routing (the benchmarks): the same
+    /// handler, its arguments taken from <paramref name="context"/>, the pooled arrays returned at the response's end.
+    /// </summary>
     public static Task HandleAsync(HttpContext context, DemoCounters counters)
     {
-        string? query = context.Request.QueryString.Value;
-        if (QueryValues.NeedsStandardParser(query))
-        {
-            return HandleParsedAsync(context, counters, QueryValues.Get(context.Request, "items"), QueryValues.Get(context.Request, "alloc"));
-        }
-
-        // The common case parses spans of the raw query: no strings, no collection.
-        bool hasItems = QueryValues.TryGet(query, "items", out ReadOnlySpan<char> itemsText);
-        bool hasAlloc = QueryValues.TryGet(query, "alloc", out ReadOnlySpan<char> allocText);
-        int items = ReportBuilder.DefaultItems;
-        if ((hasItems && !TryParseItems(itemsText, out items)) || (hasAlloc && !AllocModes.TryParse(allocText, out _)))
-        {
-            return HandleParsedAsync(context, counters, hasItems ? itemsText.ToString() : null, hasAlloc ? allocText.ToString() : null);
-        }
-
-        AllocModes.TryParse(hasAlloc ? allocText : "arena", out AllocMode mode);
-        return WriteReportAsync(context, counters, items, mode);
+        var pool = new ArrayPoolAllocator();
+        context.Response.RegisterForDispose(pool);
+        IQueryCollection query = context.Request.Query;
+        return GetReport(query["items"], query["alloc"], context.GetRequestArena(), pool, counters).ExecuteAsync(context);
     }
 
-    // Validation with messages; also the path for queries with escapes.
-    private static Task HandleParsedAsync(HttpContext context, DemoCounters counters, string? itemsText, string? allocText)
+    private static Results<SequenceResult, ValidationProblem> GetReport(
+        string? items, string? alloc, IModuleAllocator arena, ArrayPoolAllocator pool, DemoCounters counters)
     {
-        int items = ReportBuilder.DefaultItems;
-        if (itemsText is not null && !TryParseItems(itemsText, out items))
+        if (!QueryParameters.TryParseCount(items, "items", MinItems, MaxItems, DefaultItems, out int count, out ValidationProblem? problem)
+            || !QueryParameters.TryParseMode(alloc, AllocModes.Allocators, out AllocMode mode, out problem))
         {
-            return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid 'items'",
-                $"'items' must be an integer from {ReportBuilder.MinItems} to {ReportBuilder.MaxItems}; it was '{itemsText}'.");
+            return problem;
         }
 
-        if (!AllocModes.TryParse(allocText, out AllocMode mode))
-        {
-            return Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid 'alloc'",
-                $"'alloc' must be one of arena, pool, new; it was '{allocText}'.");
-        }
-
-        return WriteReportAsync(context, counters, items, mode);
+        var buffers = new CountingAllocator(BufferSources.Select(mode, arena, pool));
+        var output = new ArenaBufferWriter(buffers, Math.Min(64 + count * BytesPerItemEstimate, MaxFirstBlock));
+        Write(output, count);
+        counters.Record(mode, buffers.BytesRequested);
+        return new SequenceResult(output.WrittenSequence, "application/json");
     }
 
-    private static bool TryParseItems(ReadOnlySpan<char> text, out int items) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out items)
-        && items >= ReportBuilder.MinItems && items <= ReportBuilder.MaxItems;
-
-    private static Task WriteReportAsync(HttpContext context, DemoCounters counters, int items, AllocMode mode)
+    internal static void Write(ArenaBufferWriter output, int count)
     {
-        IModuleAllocator? arena = mode == AllocMode.Arena ? context.GetRequestArena() : null;
-        ScratchBuffers scratch = t_scratch ?? new ScratchBuffers();
-        SegmentedBufferWriter output = t_output ?? new SegmentedBufferWriter();
-        t_scratch = null;
-        t_output = null;
-        scratch.Begin(mode, arena);
-        try
-        {
-            output.Reset(scratch, 64 + items * ReportBuilder.BytesPerItemEstimate);
-            ReportBuilder.Write(output, scratch, items);
+        Span<byte> name = stackalloc byte[64];
+        using var json = new Utf8JsonWriter(output);
+        json.WriteStartObject();
+        json.WriteNumber("count"u8, count);
+        json.WritePropertyName("items"u8);
+        json.Flush();
+        long start = output.WrittenCount;
 
-            HttpResponse response = context.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "application/json";
-            response.ContentLength = output.WrittenCount;
-            response.Headers[HeaderNames.CacheControl] = "no-store";
-
-            // Copied into the response pipe before anything is awaited: after this the buffers may go back to
-            // their source, and the thread-static helpers are free for the next request on this thread.
-            output.CopyTo(response.BodyWriter);
-        }
-        finally
+        json.WriteStartArray();
+        for (int id = 1; id <= count; id++)
         {
-            counters.Record(mode, scratch.BytesRequested);
-            output.Clear();
-            scratch.End();
-            t_output = output;
-            t_scratch = scratch;
+            WriteItem(json, id, name);
         }
 
-        return FlushAsync(context.Response);
+        json.WriteEndArray();
+        json.Flush();
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        Sha256(output.WrittenSequence.Slice(start), hash);
+        json.WriteString("itemsSha256"u8, Convert.ToHexStringLower(hash));
+        json.WriteEndObject();
     }
 
-    private static Task FlushAsync(HttpResponse response)
+    private static void Sha256(ReadOnlySequence<byte> bytes, Span<byte> hash)
     {
-        ValueTask<System.IO.Pipelines.FlushResult> flush = response.BodyWriter.FlushAsync();
-        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (ReadOnlyMemory<byte> segment in bytes)
+        {
+            sha.AppendData(segment.Span);
+        }
+
+        sha.GetHashAndReset(hash);
+    }
+
+    private static void WriteItem(Utf8JsonWriter json, int id, Span<byte> name)
+    {
+        json.WriteStartObject();
+        json.WriteNumber("id"u8, id);
+        json.WriteString("name"u8, Name(id, name));
+
+        // Prices in cents with two decimals, spread out but fixed by the id.
+        long cents = (id * 7919L) % 99_900 + 100;
+        json.WriteNumber("price"u8, new decimal((int)cents, 0, 0, false, 2));
+
+        json.WritePropertyName("tags"u8);
+        json.WriteStartArray();
+        int tagCount = id % 3 + 1;
+        for (int k = 0; k < tagCount; k++)
+        {
+            json.WriteStringValue(s_tags[(id * 31 + k * 17) % s_tags.Length]);
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private static ReadOnlySpan<byte> Name(int id, Span<byte> buffer)
+    {
+        byte[] adjective = s_adjectives[id % s_adjectives.Length];
+        byte[] noun = s_nouns[id % s_nouns.Length];
+        int at = 0;
+        adjective.CopyTo(buffer);
+        at += adjective.Length;
+        buffer[at++] = (byte)' ';
+        noun.CopyTo(buffer[at..]);
+        at += noun.Length;
+        buffer[at++] = (byte)' ';
+        Utf8Formatter.TryFormat(id, buffer[at..], out int written, new StandardFormat('D', 5));
+        return buffer[..(at + written)];
     }
 }

@@ -9,28 +9,31 @@ namespace WebDemo;
 
 /// <summary>
 /// <c>GET /arena/stats</c>: the slab pool's figures, the per-request arena histogram, per-mode counters and the
-/// process's GC figures. The GC names (<c>gen0Collections</c> … <c>workingSetBytes</c>) are fixed by issue 5; the
-/// load test and the dashboard read them.
+/// process's GC figures. The GC names (<c>gen0Collections</c> … <c>totalAllocatedBytes</c>) are part of the demo's
+/// contract: the load test and the dashboard read them.
 /// </summary>
 internal static class StatsEndpoint
 {
     // The process's start, not this type's first use, so uptime is right on the first call too.
     private static readonly DateTime s_processStart = Process.GetCurrentProcess().StartTime.ToUniversalTime();
 
-    public static async Task HandleAsync(HttpContext context)
+    public static RouteHandlerBuilder MapStats(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGet("/arena/stats", GetStatsAsync).DisableRequestArena();
+
+    private static async Task GetStatsAsync(
+        HttpResponse response, RequestArenaStatistics statistics, IOptions<RequestArenaOptions> options, DemoCounters counters)
     {
-        HttpResponse response = context.Response;
         response.ContentType = "application/json";
         response.Headers[HeaderNames.CacheControl] = "no-store";
         await using (var json = new Utf8JsonWriter(response.BodyWriter))
         {
-            Write(json, context.RequestServices);
+            Write(json, statistics.GetSnapshot(), options.Value.SlabSize, counters);
         }
 
         await response.BodyWriter.FlushAsync();
     }
 
-    public static void Write(Utf8JsonWriter json, IServiceProvider services)
+    private static void Write(Utf8JsonWriter json, RequestArenaStatisticsSnapshot arena, int slabSize, DemoCounters counters)
     {
         json.WriteStartObject();
         json.WriteNumber("uptimeSeconds", Math.Round((DateTime.UtcNow - s_processStart).TotalSeconds, 3));
@@ -45,10 +48,9 @@ internal static class StatsEndpoint
         json.WriteNumber("gcPauseMilliseconds", GC.GetTotalPauseDuration().TotalMilliseconds);
         json.WriteBoolean("serverGC", System.Runtime.GCSettings.IsServerGC);
 
-        RequestArenaStatisticsSnapshot arena = services.GetRequiredService<RequestArenaStatistics>().GetSnapshot();
         SlabPoolStatistics pool = arena.Pool;
         json.WriteStartObject("pool");
-        json.WriteNumber("slabSize", services.GetRequiredService<IOptions<RequestArenaOptions>>().Value.SlabSize);
+        json.WriteNumber("slabSize", slabSize);
         json.WriteNumber("slabsRented", pool.SlabsRented);
         json.WriteNumber("slabsReturned", pool.SlabsReturned);
         json.WriteNumber("slabsInUse", pool.SlabsInUse);
@@ -110,7 +112,6 @@ internal static class StatsEndpoint
         json.WriteEndArray();
         json.WriteEndObject();
 
-        DemoCounters counters = services.GetRequiredService<DemoCounters>();
         json.WriteStartObject("modes");
         foreach (AllocMode mode in AllocModes.All)
         {

@@ -1,107 +1,142 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
-using Microsoft.Net.Http.Headers;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.IO;
 using RequestArena;
 
 namespace WebDemo;
 
 /// <summary>
-/// <c>POST /api/transform?alloc=arena|pool|new</c>: the body with a–z uppercased, then a newline and the lower-case
-/// hex SHA-256 of those uppercased bytes (65 bytes appended in all).
+/// <c>POST /api/transform?alloc=arena|pool|new|recyclable</c>: the body with a–z uppercased, then a newline and the
+/// lower-case hex SHA-256 of those uppercased bytes (65 bytes appended in all).
 /// </summary>
+/// <remarks>
+/// The body is transformed as it arrives, into buffers that grow with the bytes actually received: a declared
+/// <c>Content-Length</c> is only checked against the limit, never allocated up front, so a client that sends its
+/// headers and stalls holds no buffer at all.
+/// </remarks>
 internal static class TransformEndpoint
 {
     public const int SuffixLength = 1 + SHA256.HashSizeInBytes * 2;
-    private const int UnknownLengthStart = 4096;
 
-    public static async Task HandleAsync(HttpContext context, DemoCounters counters, long limit)
+    public static readonly AllocMode[] Modes = AllocModes.All;
+
+    public static RouteHandlerBuilder MapTransform(this IEndpointRouteBuilder endpoints, long maxBodyBytes) =>
+        // Blocks double up to 64 KiB, so what the arena holds for a body stays under twice its size plus a slab.
+        endpoints.MapPost("/api/transform", TransformAsync).WithRequestArena(2 * maxBodyBytes + 256 * 1024);
+
+    private static async Task<Results<SequenceResult, ValidationProblem, ProblemHttpResult>> TransformAsync(
+        HttpRequest request,
+        string? alloc,
+        IModuleAllocator arena,
+        ArrayPoolAllocator pool,
+        RecyclableMemoryStreamManager streams,
+        DemoCounters counters,
+        IOptions<DemoOptions> options,
+        CancellationToken cancellationToken)
     {
-        string? alloc = QueryValues.Get(context.Request, "alloc");
-        if (!AllocModes.TryParse(alloc, out AllocMode mode))
+        if (!QueryParameters.TryParseMode(alloc, Modes, out AllocMode mode, out ValidationProblem? problem))
         {
-            await Problems.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid 'alloc'",
-                $"'alloc' must be one of arena, pool, new; it was '{alloc}'.");
-            return;
+            return problem;
         }
 
-        long? declared = context.Request.ContentLength;
-        if (declared > limit)
+        long limit = options.Value.TransformMaxBodyBytes;
+        if (request.ContentLength > limit)
         {
-            await TooLargeAsync(context, limit);
-            return;
+            return TooLarge(limit);
         }
 
-        IModuleAllocator? arena = mode == AllocMode.Arena ? context.GetRequestArena() : null;
-
-        // Not the per-thread ScratchBuffers: this endpoint awaits while it holds its buffers.
-        var scratch = new ScratchBuffers();
-        scratch.Begin(mode, arena);
-        try
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        ReadOnlySequence<byte> body;
+        if (mode == AllocMode.Recyclable)
         {
-            Memory<byte> buffer = await ReadBodyAsync(context.Request.BodyReader, scratch, declared, limit);
-            if (buffer.IsEmpty)
+            // Disposed after the response has been sent: its blocks are the response body until then.
+            RecyclableMemoryStream stream = streams.GetStream("transform");
+            request.HttpContext.Response.RegisterForDispose(stream);
+            if (!await ReadUppercasedAsync(request.BodyReader, stream, sha, limit, cancellationToken))
             {
-                await TooLargeAsync(context, limit);
-                return;
+                return TooLarge(limit);
             }
 
-            int length = buffer.Length - SuffixLength;
-            Span<byte> span = buffer.Span;
-            AsciiUpper.InPlace(span[..length]);
-            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(span[..length], hash);
-            span[length] = (byte)'\n';
-            Hex.Lower(hash, span[(length + 1)..]);
-
-            HttpResponse response = context.Response;
-            response.ContentType = "application/octet-stream";
-            response.ContentLength = buffer.Length;
-            response.Headers[HeaderNames.CacheControl] = "no-store";
-            await response.BodyWriter.WriteAsync(buffer);
+            AppendSuffix(stream, sha);
+            counters.Record(mode, stream.Capacity64);
+            body = stream.GetReadOnlySequence();
         }
-        finally
+        else
         {
-            counters.Record(mode, scratch.BytesRequested);
-            scratch.End();
+            var buffers = new CountingAllocator(BufferSources.Select(mode, arena, pool));
+            var output = new ArenaBufferWriter(buffers);
+            bool complete = await ReadUppercasedAsync(request.BodyReader, output, sha, limit, cancellationToken);
+            counters.Record(mode, buffers.BytesRequested);
+            if (!complete)
+            {
+                return TooLarge(limit);
+            }
+
+            AppendSuffix(output, sha);
+            body = output.WrittenSequence;
         }
+
+        return new SequenceResult(body, "application/octet-stream");
     }
 
-    // Returns the body followed by SuffixLength spare bytes, or empty when the body is over the limit.
-    private static async Task<Memory<byte>> ReadBodyAsync(PipeReader reader, ScratchBuffers scratch, long? declared, long limit)
+    // False when the body turns out larger than the limit; nothing past the limit is copied.
+    private static async Task<bool> ReadUppercasedAsync(PipeReader reader, IBufferWriter<byte> output, IncrementalHash sha, long limit, CancellationToken cancellationToken)
     {
-        // A declared length gets one exact buffer; otherwise it grows by doubling (the old one is simply abandoned).
-        Memory<byte> buffer = scratch.Get((int)(declared ?? Math.Min(UnknownLengthStart, limit)) + SuffixLength);
-        int filled = 0;
+        long total = 0;
         while (true)
         {
-            ReadResult read = await reader.ReadAsync();
+            ReadResult read = await reader.ReadAsync(cancellationToken);
             ReadOnlySequence<byte> data = read.Buffer;
-            if (filled + data.Length > limit)
+            total += data.Length;
+            if (total > limit)
             {
                 reader.AdvanceTo(data.End);
-                return Memory<byte>.Empty;
+                return false;
             }
 
-            if (filled + data.Length + SuffixLength > buffer.Length)
-            {
-                int size = (int)Math.Min(Math.Max((long)buffer.Length * 2, filled + data.Length + SuffixLength), limit + SuffixLength);
-                Memory<byte> larger = scratch.Get(size);
-                buffer[..filled].CopyTo(larger);
-                buffer = larger;
-            }
-
-            data.CopyTo(buffer.Span[filled..]);
-            filled += (int)data.Length;
+            CopyUppercased(data, output, sha);
             reader.AdvanceTo(data.End);
             if (read.IsCompleted)
             {
-                return buffer[..(filled + SuffixLength)];
+                return true;
             }
         }
     }
 
-    private static Task TooLargeAsync(HttpContext context, long limit) =>
-        Problems.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Body too large",
-            $"/api/transform accepts at most {limit} bytes (Demo:TransformMaxBodyBytes).");
+    private static void CopyUppercased(ReadOnlySequence<byte> data, IBufferWriter<byte> output, IncrementalHash sha)
+    {
+        foreach (ReadOnlyMemory<byte> segment in data)
+        {
+            ReadOnlySpan<byte> source = segment.Span;
+            while (!source.IsEmpty)
+            {
+                Span<byte> destination = output.GetSpan();
+                int n = Math.Min(destination.Length, source.Length);
+                source[..n].CopyTo(destination);
+                AsciiUpper.InPlace(destination[..n]);
+                sha.AppendData(destination[..n]);
+                output.Advance(n);
+                source = source[n..];
+            }
+        }
+    }
+
+    private static void AppendSuffix(IBufferWriter<byte> output, IncrementalHash sha)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        sha.GetHashAndReset(hash);
+        Span<byte> suffix = output.GetSpan(SuffixLength);
+        suffix[0] = (byte)'\n';
+        Convert.TryToHexStringLower(hash, suffix[1..], out _);
+        output.Advance(SuffixLength);
+    }
+
+    private static ProblemHttpResult TooLarge(long limit) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "Body too large",
+            detail: $"/api/transform accepts at most {limit} bytes (Demo:TransformMaxBodyBytes).");
 }

@@ -1,9 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace WebDemo.Tests;
@@ -17,16 +13,22 @@ public sealed partial class DashboardBrowserTests(ITestOutputHelper output)
     [ChromiumFact]
     public async Task Dashboard_InChromium_DrawsChartsAndBurstShowsTheGcDifference()
     {
-        await using var factory = new WebApplicationFactory<Program>();
-        factory.UseKestrel(0);
-        factory.StartServer();
-        string baseUrl = factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Assert.StartsWith("http://127.0.0.1:", baseUrl);
-
-        using var client = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        await using var demo = new KestrelDemo();
+        string baseUrl = demo.BaseAddress.GetLeftPart(UriPartial.Authority);
+        using HttpClient client = demo.CreateHttpClient();
         for (int i = 0; i < WarmUpRequests; i++)
         {
             await client.GetByteArrayAsync($"/api/report?items={(i + 1) * 40}&alloc=arena");
+        }
+
+        // The other modes warm up too (they leave the arena histogram alone): otherwise the burst's first mode
+        // carries the JIT's and the pools' first-use allocations, several KB per request of a 60-request burst.
+        foreach (string mode in new[] { "pool", "new" })
+        {
+            for (int i = 0; i < WarmUpRequests; i++)
+            {
+                await client.GetByteArrayAsync($"/api/report?items={(i + 1) * 40}&alloc={mode}");
+            }
         }
 
         // Virtual time runs the page's one-second poll several times; it does not advance while requests are pending,
@@ -61,7 +63,9 @@ public sealed partial class DashboardBrowserTests(ITestOutputHelper output)
         long arenaHeap = long.Parse(Attr(rows["arena"], "tr", "data-allocated-per-request"));
         long newHeap = long.Parse(Attr(rows["new"], "tr", "data-allocated-per-request"));
         output.WriteLine($"heap bytes/request in the burst: arena {arenaHeap}, new {newHeap}");
-        Assert.True(newHeap - arenaHeap > arenaScratch * 3 / 4, $"arena {arenaHeap} B/request, new {newHeap} B/request");
+        // Half, not all, of the scratch bytes: the burst's first mode (arena) also pays for the browser's six new
+        // connections (Kestrel's pinned blocks count as allocated bytes), about 3 KB per request of a 60-request burst.
+        Assert.True(newHeap - arenaHeap > arenaScratch / 2, $"arena {arenaHeap} B/request, new {newHeap} B/request");
 
         // A screenshot for people (and CI artifacts): it must be a real PNG of a drawn page.
         string png = Path.Combine(AppContext.BaseDirectory, "dashboard.png");

@@ -26,6 +26,19 @@ public sealed class DemoAppTests
         Assert.Equal("http://127.0.0.1:5999", app.Configuration["urls"]);
     }
 
+    [Theory]
+    [InlineData("Demo:RpcMaxThreads", "0")]
+    [InlineData("Demo:RpcMaxThreads", "65")]
+    [InlineData("Demo:TransformMaxBodyBytes", "0")]
+    [InlineData("Demo:TransformMaxBodyBytes", "-1")]
+    public async Task Start_DemoOptionOutOfRange_FailsNamingIt(string key, string value)
+    {
+        await using WebApplication app = DemoApp.Create(["--urls", "http://127.0.0.1:0", $"--{key}={value}"]);
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains(key, error.Message);
+    }
+
     [Fact]
     public void AsciiUpper_EveryByteValue_OnlyLowercaseAsciiChanges()
     {

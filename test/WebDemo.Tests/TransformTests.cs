@@ -13,6 +13,7 @@ public sealed class TransformTests(DemoFactory factory) : IClassFixture<DemoFact
     [InlineData("arena")]
     [InlineData("pool")]
     [InlineData("new")]
+    [InlineData("recyclable")]
     public async Task Transform_EachMode_UppercasesAsciiAndAppendsSha256(string alloc)
     {
         byte[] input = Encoding.UTF8.GetBytes("hello, wörld {az} AZ `{ 123 ñ\n");
@@ -34,18 +35,22 @@ public sealed class TransformTests(DemoFactory factory) : IClassFixture<DemoFact
         byte[] arena = await PostAsync("arena", new ByteArrayContent(input));
         byte[] pool = await PostAsync("pool", new ByteArrayContent(input));
         byte[] fresh = await PostAsync("new", new ByteArrayContent(input));
+        byte[] recyclable = await PostAsync("recyclable", new ByteArrayContent(input));
 
         Assert.Equal(Expected(input), arena);
         Assert.Equal(arena, pool);
         Assert.Equal(arena, fresh);
+        Assert.Equal(arena, recyclable);
     }
 
-    [Fact]
-    public async Task Transform_BodyWithoutLength_IsReadToTheEnd()
+    [Theory]
+    [InlineData("arena")]
+    [InlineData("recyclable")]
+    public async Task Transform_BodyWithoutLength_IsReadToTheEnd(string alloc)
     {
-        byte[] input = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("chunked body ", 3000)));
+        byte[] input = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("chunked body ", 20000)));
 
-        byte[] output = await PostAsync("arena", new UnknownLengthContent(input));
+        byte[] output = await PostAsync(alloc, new UnknownLengthContent(input));
 
         Assert.Equal(Expected(input), output);
     }
@@ -66,10 +71,14 @@ public sealed class TransformTests(DemoFactory factory) : IClassFixture<DemoFact
         await ReportTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, DemoFactory.TransformLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    [Fact]
-    public async Task Transform_UndeclaredLengthOverLimit_Returns413()
+    [Theory]
+    [InlineData("arena")]
+    [InlineData("pool")]
+    [InlineData("new")]
+    [InlineData("recyclable")]
+    public async Task Transform_UndeclaredLengthOverLimit_Returns413(string alloc)
     {
-        using HttpResponseMessage response = await _client.PostAsync("/api/transform?alloc=pool", new UnknownLengthContent(new byte[DemoFactory.TransformLimit + 10]));
+        using HttpResponseMessage response = await _client.PostAsync($"/api/transform?alloc={alloc}", new UnknownLengthContent(new byte[DemoFactory.TransformLimit + 10]));
 
         await ReportTests.AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "at most");
     }
