@@ -16,8 +16,11 @@ internal static class SweepChart
         const int width = 640, height = 380, left = 70, right = 130, top = 40, bottom = 50;
         const int plotWidth = width - left - right, plotHeight = height - top - bottom;
         double[] xs = [.. lines.SelectMany(l => l.Points).Select(p => p.X).Where(x => x > 0).Distinct().Order()];
-        double yMax = lines.SelectMany(l => l.Points).Select(p => double.IsNaN(p.Y.Max) ? p.Y.Median : p.Y.Max).Where(y => !double.IsNaN(y)).DefaultIfEmpty(1).Max();
-        yMax = yMax > 0 ? NiceCeiling(yMax) : 1;
+        double[] ys = [.. lines.SelectMany(l => l.Points).SelectMany(p => new[] { p.Y.Min, p.Y.Median, p.Y.Max }).Where(y => !double.IsNaN(y))];
+        double yMax = ys.Length == 0 || ys.Max() <= 0 ? 1 : NiceCeiling(ys.Max());
+
+        // Zero stays on the axis; a difference of noisy figures can go below it.
+        double yMin = ys.Length == 0 || ys.Min() >= 0 ? 0 : -NiceCeiling(-ys.Min());
         double logMin = xs.Length == 0 ? 0 : Math.Log10(xs[0]), logMax = xs.Length == 0 ? 1 : Math.Log10(xs[^1]);
         if (logMax - logMin < 1e-9)
         {
@@ -26,7 +29,7 @@ internal static class SweepChart
         }
 
         double X(double x) => left + plotWidth * (Math.Log10(x) - logMin) / (logMax - logMin);
-        double Y(double y) => top + plotHeight - plotHeight * y / yMax;
+        double Y(double y) => top + plotHeight - plotHeight * (y - yMin) / (yMax - yMin);
 
         var svg = new StringBuilder();
         svg.AppendLine(Inv, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"11\">");
@@ -34,7 +37,7 @@ internal static class SweepChart
         svg.AppendLine(Inv, $"<text x=\"{left}\" y=\"20\" font-size=\"13\" font-weight=\"bold\">{Escape(title)}</text>");
         for (int i = 0; i <= 4; i++)
         {
-            double value = yMax * i / 4, y = Y(value);
+            double value = yMin + (yMax - yMin) * i / 4, y = Y(value);
             svg.AppendLine(Inv, $"<line x1=\"{left}\" x2=\"{left + plotWidth}\" y1=\"{y:F1}\" y2=\"{y:F1}\" stroke=\"#e3e6ea\"/>");
             svg.AppendLine(Inv, $"<text x=\"{left - 6}\" y=\"{y + 4:F1}\" text-anchor=\"end\">{Format(value)}</text>");
         }

@@ -69,12 +69,33 @@ internal static class SweepCommand
                     Series(points.Where(p => p.Allocations == options.SweepFixedAllocations && options.SweepConnections.Contains(p.Connections)), p => p.Connections, pick))));
         }
 
+        // What one more allocation costs, free of the request's fixed cost that dominates CPU per allocation at small
+        // counts: the slope of CPU per request between neighbouring counts, plotted at the larger count.
+        IReadOnlyList<SweepChart.Line> marginal = MarginalCpuPerAllocation(points.Where(p => p.Connections == options.SweepFixedConnections && options.SweepAllocations.Contains(p.Allocations)));
+        written.Add(await WriteChartAsync(options.ChartDirectory, "sweep-marginal-cpu-per-allocation-by-allocations.svg",
+            SweepChart.Svg($"records: server CPU per additional allocation, ns ({options.SweepFixedConnections} connections)", "allocations per request", "ns per additional allocation", marginal)));
+
         Console.Error.WriteLine($"wrote {string.Join(", ", written)}");
         return points.Any(p => p.Errors > 0) ? 1 : 0;
     }
 
     internal static IReadOnlyList<SweepChart.Line> Series(IEnumerable<SweepPoint> points, Func<SweepPoint, int> x, Func<SweepPoint, Spread> y) =>
         [.. points.GroupBy(p => p.Mode).Select(g => new SweepChart.Line(g.Key, [.. g.OrderBy(x).Select(p => ((double)x(p), y(p)))]))];
+
+    /// <summary>
+    /// Per mode, (CPU per request at N − CPU per request at the previous N) / (N − previous N), in ns, at each N but the
+    /// smallest; the spread is of the medians only, so min and max equal the median.
+    /// </summary>
+    internal static IReadOnlyList<SweepChart.Line> MarginalCpuPerAllocation(IEnumerable<SweepPoint> points) =>
+        [.. points.GroupBy(p => p.Mode).Select(g =>
+        {
+            SweepPoint[] ordered = [.. g.OrderBy(p => p.Allocations)];
+            return new SweepChart.Line(g.Key, [.. ordered.Zip(ordered.Skip(1), (a, b) =>
+            {
+                double ns = (b.ServerCpuUsPerRequest.Median - a.ServerCpuUsPerRequest.Median) * 1000 / (b.Allocations - a.Allocations);
+                return ((double)b.Allocations, new Spread(ns, ns, ns));
+            })]);
+        })];
 
     internal static string Markdown(IReadOnlyList<SweepPoint> points, string conditions)
     {
