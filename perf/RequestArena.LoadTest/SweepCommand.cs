@@ -71,7 +71,7 @@ internal static class SweepCommand
 
         // What one more allocation costs, free of the request's fixed cost that dominates CPU per allocation at small
         // counts: the slope of CPU per request between neighbouring counts, plotted at the larger count.
-        IReadOnlyList<SweepChart.Line> marginal = MarginalCpuPerAllocation(points.Where(p => p.Connections == options.SweepFixedConnections && options.SweepAllocations.Contains(p.Allocations)));
+        IReadOnlyList<SweepChart.Line> marginal = SweepPoint.MarginalCpuPerAllocation(points.Where(p => p.Connections == options.SweepFixedConnections && options.SweepAllocations.Contains(p.Allocations)));
         written.Add(await WriteChartAsync(options.ChartDirectory, "sweep-marginal-cpu-per-allocation-by-allocations.svg",
             SweepChart.Svg($"records: server CPU per additional allocation, ns ({options.SweepFixedConnections} connections)", "allocations per request", "ns per additional allocation", marginal)));
 
@@ -81,21 +81,6 @@ internal static class SweepCommand
 
     internal static IReadOnlyList<SweepChart.Line> Series(IEnumerable<SweepPoint> points, Func<SweepPoint, int> x, Func<SweepPoint, Spread> y) =>
         [.. points.GroupBy(p => p.Mode).Select(g => new SweepChart.Line(g.Key, [.. g.OrderBy(x).Select(p => ((double)x(p), y(p)))]))];
-
-    /// <summary>
-    /// Per mode, (CPU per request at N − CPU per request at the previous N) / (N − previous N), in ns, at each N but the
-    /// smallest; the spread is of the medians only, so min and max equal the median.
-    /// </summary>
-    internal static IReadOnlyList<SweepChart.Line> MarginalCpuPerAllocation(IEnumerable<SweepPoint> points) =>
-        [.. points.GroupBy(p => p.Mode).Select(g =>
-        {
-            SweepPoint[] ordered = [.. g.OrderBy(p => p.Allocations)];
-            return new SweepChart.Line(g.Key, [.. ordered.Zip(ordered.Skip(1), (a, b) =>
-            {
-                double ns = (b.ServerCpuUsPerRequest.Median - a.ServerCpuUsPerRequest.Median) * 1000 / (b.Allocations - a.Allocations);
-                return ((double)b.Allocations, new Spread(ns, ns, ns));
-            })]);
-        })];
 
     internal static string Markdown(IReadOnlyList<SweepPoint> points, string conditions)
     {
@@ -117,21 +102,5 @@ internal static class SweepCommand
         string path = Path.GetFullPath(Path.Combine(directory, name));
         await File.WriteAllTextAsync(path, svg);
         return path;
-    }
-}
-
-/// <summary>One mode at one point of the sweep: its medians over the rounds.</summary>
-internal sealed record SweepPoint(
-    int Allocations, int Connections, string Mode, long Errors,
-    Spread RequestsPerSecond, Spread P99Ms, Spread ServerCpuUsPerRequest, Spread ServerCpuNsPerAllocation)
-{
-    public static SweepPoint Of(int allocations, ModeSummary summary)
-    {
-        Spread cpu = summary.ServerCpuUsPerRequest;
-        double perAllocation = 1000.0 / allocations;
-        return new SweepPoint(
-            allocations, summary.Connections, summary.Mode, summary.Errors,
-            summary.RequestsPerSecond, summary.P99Ms, cpu,
-            new Spread(cpu.Median * perAllocation, cpu.Min * perAllocation, cpu.Max * perAllocation));
     }
 }

@@ -33,7 +33,7 @@ internal static class SoakCommand
             return 2;
         }
 
-        SoakRunOptions options = new();
+        SoakSettings options = new();
         bool serverGc = true;
         try
         {
@@ -82,12 +82,11 @@ internal static class SoakCommand
             return 2;
         }
 
-        var settings = new SoakSettings();
-        await using SoakServerProcess server = await SoakServerProcess.StartAsync(settings, serverGc);
+        await using SoakServerProcess server = await SoakServerProcess.StartAsync(options, serverGc);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"soak server on {server.BaseAddress}; {options.Requests:N0} requests, {options.Concurrency} concurrent, seed {options.Seed}, at most {options.MaxDuration.TotalMinutes:0.#} min"));
 
-        SoakResult result = await new SoakRunner(server.BaseAddress, settings, options, Console.Error.WriteLine).RunAsync();
+        SoakResult result = await new SoakRunner(server.BaseAddress, options, Console.Error.WriteLine).RunAsync();
         Console.WriteLine(result.Format());
         return result.Passed ? 0 : 1;
     }
