@@ -154,51 +154,13 @@ public class HandlerPathBenchmarks
     private static long JsonLength => 2 + (long)Count * Size + (Count - 1);
 
     [Benchmark(Baseline = true, Description = "raw Arena + Reset")]
-    public long RawArena()
-    {
-        Arena arena = _arena;
-        long total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            total += arena.AllocateMemory(Size).Length;
-        }
-
-        arena.Reset();
-        return total;
-    }
+    public long RawArena() => AllocationLoops.ArenaThenReset(_arena, Count, Size);
 
     [Benchmark(Description = "new byte[32]")]
-    public long NewArray()
-    {
-        byte[][] held = _held;
-        long total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            held[i] = new byte[Size];
-            total += held[i].Length;
-        }
-
-        return total;
-    }
+    public long NewArray() => AllocationLoops.NewArrays(_held, Size);
 
     [Benchmark(Description = "ArrayPool, rent all then return all")]
-    public long ArrayPoolRentAllReturnAll()
-    {
-        byte[][] held = _held;
-        long total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            held[i] = ArrayPool<byte>.Shared.Rent(Size);
-            total += Size;
-        }
-
-        for (int i = 0; i < Count; i++)
-        {
-            ArrayPool<byte>.Shared.Return(held[i], clearArray: true);
-        }
-
-        return total;
-    }
+    public long ArrayPoolRentAllReturnAll() => AllocationLoops.ArrayPoolHoldAllThenReturn(_held, Size);
 
     [Benchmark(Description = "request: GetRequestArena() per allocation")]
     public Task GetRequestArena() => _getRequestArena.RunAsync();
