@@ -27,8 +27,11 @@ internal static class SweepCommand
         plan.AddRange(options.SweepConnections.Select(c => (options.SweepFixedAllocations, c)));
         plan = [.. plan.Distinct()];
 
-        // A WebDemo without the endpoint fails here, before any load, with the URL it refused.
-        await runner.CheckAsync(Scenario.Records(plan[0].Allocations));
+        // A WebDemo without the endpoint, or one that refuses a count, fails here, before any load, with the URL.
+        foreach (int allocations in plan.Select(p => p.Allocations).Distinct())
+        {
+            await runner.CheckAsync(Scenario.Records(allocations));
+        }
 
         var points = new List<SweepPoint>();
         foreach ((int allocations, int connections) in plan)
