@@ -63,13 +63,13 @@ public class Allocate32Benchmarks
     }
 
     [Benchmark(Description = "arena, zeroed (default)")]
-    public int ArenaZeroed() => Run(_zeroed);
+    public long ArenaZeroed() => Run(_zeroed);
 
     [Benchmark(Description = "arena, unzeroed")]
-    public int ArenaUnzeroed() => Run(_unzeroed);
+    public long ArenaUnzeroed() => Run(_unzeroed);
 
     [Benchmark(Description = "arena, zeroed, no use-after-release check")]
-    public int ArenaUnchecked() => Run(_unchecked);
+    public long ArenaUnchecked() => Run(_unchecked);
 
     [Benchmark(Description = "arena, zeroed at hand-out instead of at return")]
     public int ArenaClearOnHandOut()
@@ -86,18 +86,7 @@ public class Allocate32Benchmarks
     }
 
     [Benchmark(Description = "new byte[32]")]
-    public int NewArray()
-    {
-        byte[][] held = _held;
-        int total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            held[i] = new byte[Size];
-            total += held[i].Length;
-        }
-
-        return total;
-    }
+    public long NewArray() => AllocationLoops.NewArrays(_held, Size);
 
     [Benchmark(Description = "ArrayPool Rent+Return each")]
     public int ArrayPoolRentReturn()
@@ -114,33 +103,7 @@ public class Allocate32Benchmarks
     }
 
     [Benchmark(Description = "ArrayPool hold 1000, then return")]
-    public int ArrayPoolHoldAll()
-    {
-        byte[][] held = _held;
-        int total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            held[i] = ArrayPool<byte>.Shared.Rent(Size);
-            total += held[i].Length;
-        }
+    public long ArrayPoolHoldAll() => AllocationLoops.ArrayPoolHoldAllThenReturn(_held, Size);
 
-        for (int i = 0; i < Count; i++)
-        {
-            ArrayPool<byte>.Shared.Return(held[i], clearArray: true);
-        }
-
-        return total;
-    }
-
-    private static int Run(Arena arena)
-    {
-        int total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            total += arena.AllocateMemory(Size).Length;
-        }
-
-        arena.Reset();
-        return total;
-    }
+    private static long Run(Arena arena) => AllocationLoops.ArenaThenReset(arena, Count, Size);
 }

@@ -3,24 +3,35 @@ using Microsoft.AspNetCore.Http.Features;
 namespace RequestArena.Benchmarks;
 
 /// <summary>
-/// A response feature that keeps the OnCompleted callback the arena middleware registers, so a benchmark can run it
-/// after the request as the server does once the response has been sent (which is when the arena is released).
+/// A response feature that keeps the OnCompleted callbacks (the arena middleware's release, the request scope's
+/// disposal) so a benchmark can run them after the request as the server does once the response has been sent:
+/// all of them, in reverse order of registration.
 /// </summary>
 internal sealed class CompletingResponseFeature : HttpResponseFeature
 {
-    private Func<object, Task>? _callback;
-    private object? _state;
+    private readonly List<(Func<object, Task> Callback, object State)> _callbacks = [];
 
-    public override void OnCompleted(Func<object, Task> callback, object state)
-    {
-        _callback = callback;
-        _state = state;
-    }
+    public override void OnCompleted(Func<object, Task> callback, object state) => _callbacks.Add((callback, state));
 
     public Task CompleteAsync()
     {
-        Func<object, Task>? callback = _callback;
-        _callback = null;
-        return callback is null ? Task.CompletedTask : callback(_state!);
+        while (_callbacks.Count > 0)
+        {
+            (Func<object, Task> callback, object state) = _callbacks[^1];
+            _callbacks.RemoveAt(_callbacks.Count - 1);
+            Task task = callback(state);
+            if (!task.IsCompletedSuccessfully)
+            {
+                return AwaitRestAsync(task);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task AwaitRestAsync(Task pending)
+    {
+        await pending;
+        await CompleteAsync();
     }
 }

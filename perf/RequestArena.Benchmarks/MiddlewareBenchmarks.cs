@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace RequestArena.Benchmarks;
 
 /// <summary>
-/// What UseRequestArena costs a request. The bar (issue 3): on an endpoint that never touches its arena, at most
+/// What UseRequestArena costs a request. The bar: on an endpoint that never touches its arena, at most
 /// 100 ns and 0 bytes over calling the next delegate directly. One DefaultHttpContext is reused, as a server reuses
 /// its contexts, so only the middleware's own work and allocations are measured.
 /// </summary>

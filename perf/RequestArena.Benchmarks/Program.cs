@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using RequestArena.Benchmarks;
 
@@ -8,4 +9,6 @@ if (args is [InterleavedReport.Switch])
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(MiddlewareBenchmarks).Assembly).Run(args);
+// Each benchmark's process is built by BenchmarkDotNet first; on a busy 2-core machine that can take longer than
+// its default of two minutes.
+BenchmarkSwitcher.FromAssembly(typeof(MiddlewareBenchmarks).Assembly).Run(args, ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(10)));

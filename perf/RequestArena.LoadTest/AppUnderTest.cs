@@ -65,9 +65,15 @@ internal sealed class AppUnderTest : IAsyncDisposable
         }
 
         using HttpResponseMessage response = await _client.SendAsync(request);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            throw new ScenarioUnavailableException($"{scenario.Method} {scenario.PathFor(mode)} answered 404: the WebDemo under test has no such endpoint, so scenario {scenario.Name} cannot run against it. Build a WebDemo that serves it, or pass --app with one that does.");
+        }
+
         if (!response.IsSuccessStatusCode)
         {
-            throw new InvalidOperationException($"{scenario.Method} {scenario.PathFor(mode)} answered {(int)response.StatusCode}.");
+            string body = await response.Content.ReadAsStringAsync();
+            throw new ScenarioUnavailableException($"{scenario.Method} {scenario.PathFor(mode)} answered {(int)response.StatusCode}; scenario {scenario.Name} cannot run: {body[..Math.Min(body.Length, 500)]}");
         }
     }
 

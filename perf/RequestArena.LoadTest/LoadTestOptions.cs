@@ -17,12 +17,30 @@ internal sealed class LoadTestOptions
     public string OutputDirectory { get; set; } = Path.Combine("perf", "results");
     public string? AppPath { get; set; }
 
+    /// <summary>The sweep of the records scenario over allocations per request and over connections.</summary>
+    public bool Sweep { get; set; }
+
+    public int[] SweepAllocations { get; set; } = [12, 100, 1000, 10_000];
+
+    public int[] SweepConnections { get; set; } = [1, 4, 16, 64, 128];
+
+    /// <summary>The allocations per request of the connections sweep.</summary>
+    public int SweepFixedAllocations { get; set; } = 1000;
+
+    /// <summary>The connections of the allocations sweep.</summary>
+    public int SweepFixedConnections { get; set; } = 16;
+
+    /// <summary>Where the sweep's SVG charts go: the committed ones live in perf/.</summary>
+    public string ChartDirectory { get; set; } = "perf";
+
     public static LoadTestOptions Parse(string[] args)
     {
         var options = new LoadTestOptions();
+        var given = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            given.Add(args[i]);
             switch (args[i])
             {
                 case "--driver":
@@ -43,7 +61,7 @@ internal sealed class LoadTestOptions
                     options.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture);
                     break;
                 case "--connections":
-                    options.Connections = [.. Next().Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))];
+                    options.Connections = Ints(Next());
                     break;
                 case "--scenarios":
                     options.Scenarios = Next().Split(',');
@@ -63,7 +81,25 @@ internal sealed class LoadTestOptions
                     options.WarmUp = TimeSpan.FromSeconds(1);
                     options.Rounds = 2;
                     options.Connections = [16];
-                    options.Scenarios = ["report-200", "hello"];
+                    options.Scenarios = ["records-2000", "report-200", "hello"];
+                    break;
+                case "--sweep":
+                    options.Sweep = true;
+                    break;
+                case "--sweep-allocations":
+                    options.SweepAllocations = Ints(Next());
+                    break;
+                case "--sweep-connections":
+                    options.SweepConnections = Ints(Next());
+                    break;
+                case "--sweep-fixed-allocations":
+                    options.SweepFixedAllocations = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--sweep-fixed-connections":
+                    options.SweepFixedConnections = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    break;
+                case "--charts":
+                    options.ChartDirectory = Next();
                     break;
                 case "--help" or "-h":
                     throw new ArgumentException(Usage);
@@ -74,9 +110,29 @@ internal sealed class LoadTestOptions
 
         foreach (string name in options.Scenarios)
         {
-            if (Scenario.All.All(s => s.Name != name))
+            if (!Scenario.TryFind(name, out _))
             {
-                throw new ArgumentException($"Unknown scenario {name}; known: {string.Join(", ", Scenario.All.Select(s => s.Name))}.");
+                throw new ArgumentException($"Unknown scenario {name}; known: {string.Join(", ", Scenario.All.Select(s => s.Name))}, and records-N for any N that is a multiple of {Scenario.AllocationsPerRecord}.");
+            }
+        }
+
+        if (options.Sweep)
+        {
+            // Short by default: 9 points of 3 modes; a longer sweep asks for it.
+            options.Duration = given.Contains("--duration") ? options.Duration : TimeSpan.FromSeconds(1);
+            options.WarmUp = given.Contains("--warmup") ? options.WarmUp : TimeSpan.FromSeconds(1);
+            options.Rounds = given.Contains("--rounds") ? options.Rounds : 3;
+            foreach (int allocations in options.SweepAllocations.Append(options.SweepFixedAllocations))
+            {
+                if (!Scenario.TryFind($"records-{allocations}", out _))
+                {
+                    throw new ArgumentException($"Sweep allocations must be positive multiples of {Scenario.AllocationsPerRecord}: {allocations} is not.");
+                }
+            }
+
+            if (options.SweepConnections.Append(options.SweepFixedConnections).Any(c => c is < 1 or > 1024))
+            {
+                throw new ArgumentException("Sweep connections must be in 1..1024.");
             }
         }
 
@@ -88,6 +144,18 @@ internal sealed class LoadTestOptions
         return options;
     }
 
+    private static int[] Ints(string list)
+    {
+        try
+        {
+            return [.. list.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))];
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"Not a comma-separated list of integers: {list}.");
+        }
+    }
+
     public const string Usage = """
         usage: dotnet run -c Release --project perf/RequestArena.LoadTest -- [options]
           --driver wrk|builtin     load generator (default: wrk when installed)
@@ -95,11 +163,15 @@ internal sealed class LoadTestOptions
           --warmup S               seconds of warm-up per mode before the rounds (default 3)
           --rounds N               interleaved rounds A B C, B C A, ... (default 3)
           --connections 1,16,128   concurrency levels (default 1,16,128)
-          --scenarios a,b          report-10, report-200, report-2000, transform-4k, transform-256k, hello
+          --scenarios a,b          report-10, report-200, report-2000, records-2000, transform-4k, transform-256k, hello
+                                   (records-N: N small allocations kept until the request ends, N a multiple of 4)
           --max-requests N         cap per run, whichever of time and count comes first (default 2000000)
           --out DIR                where results.json and chart.svg go (default perf/results)
           --app PATH               WebDemo.dll to run (default: the one built with this project)
-          --quick                  report-200 and hello at 16 connections, 2 rounds of 2 s
+          --quick                  records-2000, report-200 and hello at 16 connections, 2 rounds of 2 s
+          --sweep                  records at --sweep-allocations 12,100,1000,10000 (at --sweep-fixed-connections 16)
+                                   and at --sweep-connections 1,4,16,64,128 (at --sweep-fixed-allocations 1000);
+                                   3 rounds of 1 s after 1 s warm-up unless given; SVG charts into --charts (default perf)
           --soak [--soak-...]      the fault soak instead (docs/RELIABILITY.md; --soak --help for its options)
         """;
 }

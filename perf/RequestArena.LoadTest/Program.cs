@@ -30,40 +30,37 @@ Console.Error.WriteLine($"starting {appPath}");
 await using AppUnderTest app = await AppUnderTest.StartAsync(appPath);
 Console.Error.WriteLine($"WebDemo on {app.BaseAddress}; driver {driver.Name}; {options.Rounds} rounds of {options.Duration.TotalSeconds:0.#} s per mode, warm-up {options.WarmUp.TotalSeconds:0.#} s per mode");
 
+var runner = new LoadRunner(app, driver, options);
+if (options.Sweep)
+{
+    try
+    {
+        return await SweepCommand.RunAsync(runner, options, driver.Name);
+    }
+    catch (ScenarioUnavailableException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 1;
+    }
+}
+
 var runs = new List<RunFigures>();
 foreach (string name in options.Scenarios)
 {
-    Scenario scenario = Scenario.All.Single(s => s.Name == name);
-    byte[] body = scenario.Body();
-    foreach (string mode in scenario.Modes)
+    Scenario.TryFind(name, out Scenario scenario);
+    try
     {
-        await app.CheckAsync(scenario, mode);
+        await runner.CheckAsync(scenario);
+    }
+    catch (ScenarioUnavailableException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 1;
     }
 
     foreach (int connections in options.Connections)
     {
-        // Warm-up per mode: JIT tiering, pools and connection set-up are not measured.
-        foreach (string mode in scenario.Modes)
-        {
-            await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.WarmUp, options.MaxRequests);
-        }
-
-        // Modes interleaved so slow drift (thermal, neighbours, GC heap growth) hits all modes alike, and the order
-        // rotated each round (A B C, B C A, C A B, ...) so no mode always runs first, right after the stats reads and
-        // the previous scenario, or always last.
-        for (int round = 1; round <= options.Rounds; round++)
-        {
-            foreach (string mode in Scenario.RoundOrder(scenario.Modes, round))
-            {
-                StatsSample before = await app.GetStatsAsync();
-                DriverResult result = await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.Duration, options.MaxRequests);
-                StatsSample after = await app.GetStatsAsync();
-                RunFigures figures = RunFigures.From(scenario.Name, connections, mode, round, result, before, after);
-                runs.Add(figures);
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {scenario.Name,-15} c{connections,-4} {Scenario.ModeLabel(scenario, mode),-14} round {round}: {figures.RequestsPerSecond,9:N0} req/s  p99 {figures.P99Ms,7:F2} ms  gen0/10k {figures.Gen0Per10k,6:F2}  alloc {figures.AllocatedBytesPerRequest,9:N0} B/req  cpu {figures.ServerCpuUsPerRequest,6:F1} µs/req  errors {figures.Errors}"));
-            }
-        }
+        runs.AddRange(await runner.RunAsync(scenario, connections));
     }
 }
 

@@ -15,8 +15,7 @@ public sealed class FaultSoakTests(ITestOutputHelper output)
     public async Task Soak_TenThousandMixedRequests_ReturnsEverySlab()
     {
         int seed = ReliabilitySeed.Get(20261122);
-        var settings = new SoakSettings();
-        var options = new SoakRunOptions
+        var settings = new SoakSettings
         {
             Requests = 10_000,
             Concurrency = 16,
@@ -25,7 +24,7 @@ public sealed class FaultSoakTests(ITestOutputHelper output)
         };
 
         await using WebApplication app = await SoakApp.StartAsync(settings);
-        SoakResult result = await new SoakRunner(SoakApp.AddressOf(app), settings, options, output.WriteLine).RunAsync();
+        SoakResult result = await new SoakRunner(SoakApp.AddressOf(app), settings, output.WriteLine).RunAsync();
 
         string report = result.Format();
         output.WriteLine(report);

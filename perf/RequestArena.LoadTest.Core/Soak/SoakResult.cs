@@ -6,8 +6,6 @@ namespace RequestArena.LoadTest.Soak;
 /// <summary>Everything a soak run measured and decided; <see cref="Format"/> is what the tool prints.</summary>
 internal sealed record SoakResult
 {
-    public required SoakRunOptions Options { get; init; }
-
     public required SoakSettings Settings { get; init; }
 
     public required long Completed { get; init; }
@@ -44,7 +42,7 @@ internal sealed record SoakResult
     {
         var text = new StringBuilder();
         CultureInfo inv = CultureInfo.InvariantCulture;
-        text.AppendLine(inv, $"Soak: {Completed:N0} of {Options.Requests:N0} requests in {Elapsed.TotalSeconds:F1} s ({Completed / Math.Max(Elapsed.TotalSeconds, 0.001):N0} req/s), {Options.Concurrency} concurrent, seed {Options.Seed}, {(AtEnd.ServerGc ? "Server" : "Workstation")} GC");
+        text.AppendLine(inv, $"Soak: {Completed:N0} of {Settings.Requests:N0} requests in {Elapsed.TotalSeconds:F1} s ({Completed / Math.Max(Elapsed.TotalSeconds, 0.001):N0} req/s), {Settings.Concurrency} concurrent, seed {Settings.Seed}, {(AtEnd.ServerGc ? "Server" : "Workstation")} GC");
         text.AppendLine(inv, $"Server: slab {Settings.SlabSize:N0} B, pool cap {Settings.MaxRetainedBytes:N0} B, quota endpoint {Settings.QuotaBytes:N0} B, request timeout {Settings.RequestTimeout.TotalMilliseconds:0} ms, slow stream {Settings.SlowChunks} x {Settings.ChunkSize} B every {Settings.SlowChunkDelayMs} ms");
         text.AppendLine();
         text.AppendLine("| kind | issued | unexpected |");
@@ -83,7 +81,7 @@ internal sealed record SoakResult
         }
 
         text.AppendLine();
-        text.AppendLine(Passed ? "SOAK PASSED" : $"SOAK FAILED (seed {Options.Seed})");
+        text.AppendLine(Passed ? "SOAK PASSED" : $"SOAK FAILED (seed {Settings.Seed})");
         return text.ToString();
     }
 
@@ -96,3 +94,6 @@ internal sealed record SoakResult
 
     private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
 }
+
+/// <summary>One verdict of a soak run: what was checked, whether it held, and the figures behind it.</summary>
+internal sealed record SoakCheck(string Name, bool Passed, string Detail);

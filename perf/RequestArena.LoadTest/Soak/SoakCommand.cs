@@ -33,7 +33,7 @@ internal static class SoakCommand
             return 2;
         }
 
-        SoakRunOptions options = new();
+        SoakSettings settings = new();
         bool serverGc = true;
         try
         {
@@ -45,16 +45,16 @@ internal static class SoakCommand
                     case "--soak":
                         break;
                     case "--soak-requests":
-                        options = options with { Requests = long.Parse(Next(), CultureInfo.InvariantCulture) };
+                        settings = settings with { Requests = long.Parse(Next(), CultureInfo.InvariantCulture) };
                         break;
                     case "--soak-concurrency":
-                        options = options with { Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture) };
+                        settings = settings with { Concurrency = int.Parse(Next(), CultureInfo.InvariantCulture) };
                         break;
                     case "--soak-seed":
-                        options = options with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) };
+                        settings = settings with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) };
                         break;
                     case "--soak-max-minutes":
-                        options = options with { MaxDuration = TimeSpan.FromMinutes(double.Parse(Next(), CultureInfo.InvariantCulture)) };
+                        settings = settings with { MaxDuration = TimeSpan.FromMinutes(double.Parse(Next(), CultureInfo.InvariantCulture)) };
                         break;
                     case "--soak-gc":
                         string gc = Next();
@@ -70,7 +70,7 @@ internal static class SoakCommand
                 }
             }
 
-            if (options.Requests is < 20 or > 100_000_000 || options.Concurrency is < 1 or > 1024 || options.MaxDuration <= TimeSpan.Zero)
+            if (settings.Requests is < 20 or > 100_000_000 || settings.Concurrency is < 1 or > 1024 || settings.MaxDuration <= TimeSpan.Zero)
             {
                 throw new ArgumentException("--soak-requests in 20..100000000, --soak-concurrency in 1..1024, --soak-max-minutes > 0.");
             }
@@ -82,12 +82,11 @@ internal static class SoakCommand
             return 2;
         }
 
-        var settings = new SoakSettings();
         await using SoakServerProcess server = await SoakServerProcess.StartAsync(settings, serverGc);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"soak server on {server.BaseAddress}; {options.Requests:N0} requests, {options.Concurrency} concurrent, seed {options.Seed}, at most {options.MaxDuration.TotalMinutes:0.#} min"));
+            $"soak server on {server.BaseAddress}; {settings.Requests:N0} requests, {settings.Concurrency} concurrent, seed {settings.Seed}, at most {settings.MaxDuration.TotalMinutes:0.#} min"));
 
-        SoakResult result = await new SoakRunner(server.BaseAddress, settings, options, Console.Error.WriteLine).RunAsync();
+        SoakResult result = await new SoakRunner(server.BaseAddress, settings, Console.Error.WriteLine).RunAsync();
         Console.WriteLine(result.Format());
         return result.Passed ? 0 : 1;
     }

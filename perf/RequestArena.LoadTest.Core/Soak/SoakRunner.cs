@@ -7,7 +7,7 @@ namespace RequestArena.LoadTest.Soak;
 /// <summary>
 /// Drives a soak against a running <see cref="SoakApp"/>: the seeded mix in two phases (up to the sample point, then
 /// to the end), quiescing after each (no handler in flight, every arena released) and reading the server's figures
-/// after a full GC; the pool is sampled throughout. Bounded by count and by <see cref="SoakRunOptions.MaxDuration"/>.
+/// after a full GC; the pool is sampled throughout. Bounded by count and by <see cref="SoakSettings.MaxDuration"/>.
 /// </summary>
 internal sealed class SoakRunner
 {
@@ -15,21 +15,19 @@ internal sealed class SoakRunner
 
     private readonly Uri _baseAddress;
     private readonly SoakSettings _settings;
-    private readonly SoakRunOptions _options;
     private readonly Action<string> _log;
 
-    public SoakRunner(Uri baseAddress, SoakSettings settings, SoakRunOptions options, Action<string>? log = null)
+    public SoakRunner(Uri baseAddress, SoakSettings settings, Action<string>? log = null)
     {
         _baseAddress = baseAddress;
         _settings = settings;
-        _options = options;
         _log = log ?? (_ => { });
     }
 
     public async Task<SoakResult> RunAsync()
     {
-        var plan = new SoakPlan(_options.Seed, _options.Requests);
-        long sampleAt = Math.Clamp((long)(_options.Requests * _options.SampleFraction), 1, _options.Requests);
+        var plan = new SoakPlan(_settings.Seed, _settings.Requests);
+        long sampleAt = Math.Clamp((long)(_settings.Requests * _settings.SampleFraction), 1, _settings.Requests);
         var kinds = Enum.GetValues<SoakKind>().ToDictionary(k => k, _ => new SoakKindTally());
         var problems = new ConcurrentQueue<string>();
         long next = 0;
@@ -37,7 +35,7 @@ internal sealed class SoakRunner
         long problemCount = 0;
         Stopwatch clock = Stopwatch.StartNew();
 
-        using var client = new SoakClient(_baseAddress, _settings, _options.Concurrency, _options.RequestTimeout);
+        using var client = new SoakClient(_baseAddress, _settings, _settings.Concurrency, _settings.ClientTimeout);
         using var stopSampling = new CancellationTokenSource();
         long maxPooled = 0;
         long maxInUse = 0;
@@ -52,7 +50,7 @@ internal sealed class SoakRunner
                     maxPooled = Math.Max(maxPooled, report.Pool.PooledBytes);
                     maxInUse = Math.Max(maxInUse, report.Pool.SlabsInUse);
                     samples++;
-                    await Task.Delay(_options.SampleInterval, stopSampling.Token);
+                    await Task.Delay(_settings.SampleInterval, stopSampling.Token);
                 }
                 catch (OperationCanceledException) when (stopSampling.IsCancellationRequested)
                 {
@@ -65,7 +63,7 @@ internal sealed class SoakRunner
         {
             async Task Worker()
             {
-                while (clock.Elapsed < _options.MaxDuration)
+                while (clock.Elapsed < _settings.MaxDuration)
                 {
                     long index = Interlocked.Increment(ref next) - 1;
                     if (index >= end)
@@ -90,14 +88,14 @@ internal sealed class SoakRunner
                 }
             }
 
-            await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(_ => Task.Run(Worker)));
+            await Task.WhenAll(Enumerable.Range(0, _settings.Concurrency).Select(_ => Task.Run(Worker)));
         }
 
         await Phase(sampleAt);
         (SoakServerReport atSample, TimeSpan quiesceAtSample) = await QuiesceAsync(client);
         _log(string.Create(CultureInfo.InvariantCulture, $"  sample at {Volatile.Read(ref completed):N0}: working set {atSample.WorkingSetBytes / 1048576.0:F1} MiB, slabs in use {atSample.Pool.SlabsInUse}, pooled {atSample.Pool.PooledBytes:N0} B"));
 
-        await Phase(_options.Requests);
+        await Phase(_settings.Requests);
         TimeSpan elapsed = clock.Elapsed;
         (SoakServerReport atEnd, TimeSpan quiesceAtEnd) = await QuiesceAsync(client);
 
@@ -106,7 +104,6 @@ internal sealed class SoakRunner
 
         var result = new SoakResult
         {
-            Options = _options,
             Settings = _settings,
             Completed = Volatile.Read(ref completed),
             Elapsed = elapsed,
@@ -132,7 +129,7 @@ internal sealed class SoakRunner
     private async Task<(SoakServerReport Report, TimeSpan Took)> QuiesceAsync(SoakClient client)
     {
         Stopwatch clock = Stopwatch.StartNew();
-        while (clock.Elapsed < _options.QuiesceTimeout)
+        while (clock.Elapsed < _settings.QuiesceTimeout)
         {
             SoakServerReport report = await client.GetReportAsync(collect: false);
             if (report.Counters.InFlight == 0
@@ -156,8 +153,8 @@ internal sealed class SoakRunner
         void Add(string name, bool passed, string detail) => checks.Add(new SoakCheck(name, passed, detail));
         string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
-        Add("ran to completion", r.Completed == r.Options.Requests,
-            F($"{r.Completed:N0} of {r.Options.Requests:N0} requests within {r.Options.MaxDuration.TotalMinutes:0.##} min"));
+        Add("ran to completion", r.Completed == r.Settings.Requests,
+            F($"{r.Completed:N0} of {r.Settings.Requests:N0} requests within {r.Settings.MaxDuration.TotalMinutes:0.##} min"));
         long unexpected = r.Kinds.Values.Sum(k => k.Unexpected);
         Add("every request behaved as its kind must", unexpected == 0,
             F($"{unexpected:N0} unexpected outcomes") + (unexpected == 0 ? "" : ": " + string.Join("; ", r.Kinds.Where(k => k.Value.Unexpected > 0).Select(k => F($"{k.Key} {k.Value.Unexpected}")))));
@@ -198,7 +195,7 @@ internal sealed class SoakRunner
             F($"{issued(SoakKind.QuotaBreach):N0} issued, {c.QuotaHit:N0} hit the limit, {r.AtEnd.LimitExceeded:N0} counted by the middleware"));
 
         double change = r.WorkingSetChange;
-        Add(F($"working set at the end within {r.Options.WorkingSetTolerance:P0} of the sample"), Math.Abs(change) <= r.Options.WorkingSetTolerance,
+        Add(F($"working set at the end within {r.Settings.WorkingSetTolerance:P0} of the sample"), Math.Abs(change) <= r.Settings.WorkingSetTolerance,
             F($"{r.AtSample.WorkingSetBytes / 1048576.0:F1} MiB after {r.SampleAt:N0}, {r.AtEnd.WorkingSetBytes / 1048576.0:F1} MiB after {r.Completed:N0} ({change:+0.0%;-0.0%;0.0%})"));
         return checks;
     }

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using RequestArena.Adapters;
+
+namespace RequestArena.Benchmarks;
+
+/// <summary>
+/// Every path a handler takes to arena memory, 1000 allocations of 32 bytes per operation, beside the raw arena
+/// (the baseline, reset after its 1000 allocations), <c>new byte[32]</c> and ArrayPool (all rented, then all
+/// returned) in the same run. Each "request:" row is one whole request through the real UseRequestArena middleware,
+/// released as the server releases it (<see cref="InProcessRequests"/>), so its ratio is what the path costs a
+/// handler against the bare arena, request included. The writer and the pipe move the same 32 KB in 32-byte steps;
+/// each has a twin over the framework's usual buffers so the path's own cost can be told from the writer's or pipe's.
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+public class HandlerPathBenchmarks
+{
+    private const int Count = 1000;
+    private const int Size = 32;
+    private const string RecordsPath = "/records";
+
+    // A JSON string token of exactly Size bytes with its quotes.
+    private static readonly string Token = new('x', Size - 2);
+
+    private static long s_sink;
+
+    private readonly byte[][] _held = new byte[Count][];
+    private SlabPool _pool = null!;
+    private Arena _arena = null!;
+    private ServiceProvider _services = null!;
+    private InProcessRequests _getRequestArena = null!;
+    private InProcessRequests _minimalApi = null!;
+    private InProcessRequests _jsonWriter = null!;
+    private InProcessRequests _pipe = null!;
+    private InProcessRequests _bidi = null!;
+    private InProcessRequests _rpc = null!;
+    private InProcessRequests _ndis = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _pool = new SlabPool(new SlabPoolOptions { TrimInterval = Timeout.InfiniteTimeSpan });
+
+        // The middleware's defaults: zeroed, use after release detected.
+        _arena = new Arena(_pool);
+
+        var services = new ServiceCollection();
+        services.AddSingleton(new DiagnosticListener("RequestArena.Benchmarks"));
+        services.AddRouting();
+        services.AddRequestArena();
+        services.AddRequestArenaAdapters();
+        _services = services.BuildServiceProvider();
+
+        var routed = new ApplicationBuilder(_services);
+        routed.UseRouting();
+        routed.UseRequestArena();
+        routed.UseEndpoints(endpoints => endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) =>
+        {
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += allocator.AllocateMemory(Size).Length;
+            }
+
+            s_sink = total;
+        }));
+        _minimalApi = new InProcessRequests(_services, routed.Build(), RecordsPath, endpoint: null);
+
+        _getRequestArena = Request(static context =>
+        {
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += context.GetRequestArena().AllocateMemory(Size).Length;
+            }
+
+            s_sink = total;
+            return Task.CompletedTask;
+        });
+        _jsonWriter = Request(static context =>
+        {
+            var output = new ArenaBufferWriter(context.GetRequestArena());
+            s_sink = WriteJson(output) == output.WrittenCount ? output.WrittenCount : -1;
+            return Task.CompletedTask;
+        });
+        _pipe = Request(static context => PipeAsync(new ArenaMemoryPool(context.GetRequestArena())));
+        _bidi = Request(static context =>
+        {
+            BidiAllocator bidi = context.GetBidiAllocator();
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += bidi.Allocate(Size).Length;
+            }
+
+            s_sink = total;
+            return Task.CompletedTask;
+        });
+        _rpc = Request(static context =>
+        {
+            RpcScopeEnvironment rpc = context.GetRpcScopeEnvironment();
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += rpc.Allocate(Size, out RpcStatus status).Length + (int)status;
+            }
+
+            s_sink = total;
+            return Task.CompletedTask;
+        });
+        _ndis = Request(static context =>
+        {
+            NdisMemoryAllocator ndis = context.GetNdisMemoryAllocator();
+            long total = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                total += ndis.AllocateMemory(out Memory<byte> memory, Size, NdisMemoryFlags.None) == SlabProviderStatus.Success ? memory.Length : 0;
+            }
+
+            s_sink = total;
+            return Task.CompletedTask;
+        });
+
+        // A path that failed (a 404 from routing, a refused adapter, a short count) must not be timed as a fast one.
+        long allocated = (long)Count * Size;
+        Check("raw arena", () => Sync(RawArena()), allocated);
+        Check("GetRequestArena()", GetRequestArena, allocated, _getRequestArena);
+        Check("minimal API", MinimalApiInjected, allocated, _minimalApi);
+        Check("JSON over ArenaBufferWriter", JsonOverArenaBufferWriter, JsonLength, _jsonWriter);
+        Check("JSON over ArrayBufferWriter", () => Sync(JsonOverArrayBufferWriter()), JsonLength);
+        Check("pipe over ArenaMemoryPool", PipeOverArenaMemoryPool, allocated, _pipe);
+        Check("pipe over the shared pool", PipeOverSharedPool, allocated);
+        Check("bidi", Bidi, allocated, _bidi);
+        Check("RPC", Rpc, allocated, _rpc);
+        Check("NDIS", Ndis, allocated, _ndis);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _arena.Dispose();
+        _services.Dispose();
+        _pool.Dispose();
+    }
+
+    // The JSON every writer row produces: an array of Count tokens of Size bytes, comma-separated.
+    private static long JsonLength => 2 + (long)Count * Size + (Count - 1);
+
+    [Benchmark(Baseline = true, Description = "raw Arena + Reset")]
+    public long RawArena() => AllocationLoops.ArenaThenReset(_arena, Count, Size);
+
+    [Benchmark(Description = "new byte[32]")]
+    public long NewArray() => AllocationLoops.NewArrays(_held, Size);
+
+    [Benchmark(Description = "ArrayPool, rent all then return all")]
+    public long ArrayPoolRentAllReturnAll() => AllocationLoops.ArrayPoolHoldAllThenReturn(_held, Size);
+
+    [Benchmark(Description = "request: GetRequestArena() per allocation")]
+    public Task GetRequestArena() => _getRequestArena.RunAsync();
+
+    [Benchmark(Description = "request: minimal API, injected IModuleAllocator")]
+    public Task MinimalApiInjected() => _minimalApi.RunAsync();
+
+    [Benchmark(Description = "request: Utf8JsonWriter over ArenaBufferWriter")]
+    public Task JsonOverArenaBufferWriter() => _jsonWriter.RunAsync();
+
+    [Benchmark(Description = "Utf8JsonWriter over ArrayBufferWriter (new)")]
+    public long JsonOverArrayBufferWriter() => WriteJson(new ArrayBufferWriter<byte>());
+
+    [Benchmark(Description = "request: Pipe over ArenaMemoryPool")]
+    public Task PipeOverArenaMemoryPool() => _pipe.RunAsync();
+
+    [Benchmark(Description = "Pipe over MemoryPool<byte>.Shared")]
+    public Task PipeOverSharedPool() => PipeAsync(MemoryPool<byte>.Shared);
+
+    [Benchmark(Description = "request: BidiAllocator")]
+    public Task Bidi() => _bidi.RunAsync();
+
+    [Benchmark(Description = "request: RpcScopeEnvironment")]
+    public Task Rpc() => _rpc.RunAsync();
+
+    [Benchmark(Description = "request: NdisMemoryAllocator")]
+    public Task Ndis() => _ndis.RunAsync();
+
+    private static Task Sync(long result)
+    {
+        s_sink = result;
+        return Task.CompletedTask;
+    }
+
+    private static void Check(string name, Func<Task> run, long expected, InProcessRequests? requests = null)
+    {
+        s_sink = 0;
+        run().GetAwaiter().GetResult();
+        if (s_sink != expected || requests?.Context.Response.StatusCode is { } status && status != StatusCodes.Status200OK)
+        {
+            throw new InvalidOperationException($"{name}: {s_sink} bytes through the path (expected {expected}), status {requests?.Context.Response.StatusCode}.");
+        }
+    }
+
+    private InProcessRequests Request(RequestDelegate handler)
+    {
+        var app = new ApplicationBuilder(_services);
+        app.UseRequestArena();
+        app.Run(handler);
+
+        // As after routing: the endpoint is selected before the middleware runs.
+        return new InProcessRequests(_services, app.Build(), "/", new Endpoint(handler, EndpointMetadataCollection.Empty, "handler path"));
+    }
+
+    private static long WriteJson(IBufferWriter<byte> output)
+    {
+        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        writer.WriteStartArray();
+        for (int i = 0; i < Count; i++)
+        {
+            writer.WriteStringValue(Token);
+        }
+
+        writer.WriteEndArray();
+        writer.Flush();
+        return writer.BytesCommitted;
+    }
+
+    // 1000 writes of 32 bytes through a pipe whose segments are 32 bytes (each write is one rent from the pool),
+    // flushed every 32 writes and read to the end, as a handler streaming small pieces through a PipeReader would.
+    private static async Task PipeAsync(MemoryPool<byte> pool)
+    {
+        var pipe = new Pipe(new PipeOptions(pool, minimumSegmentSize: Size, pauseWriterThreshold: 0, useSynchronizationContext: false));
+        long read = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            pipe.Writer.GetSpan(Size)[..Size].Fill((byte)i);
+            pipe.Writer.Advance(Size);
+            if (i % 32 == 31)
+            {
+                await pipe.Writer.FlushAsync();
+                read += await DrainAsync(pipe.Reader);
+            }
+        }
+
+        await pipe.Writer.CompleteAsync();
+        read += await DrainAsync(pipe.Reader);
+        await pipe.Reader.CompleteAsync();
+        s_sink = read;
+    }
+
+    private static async ValueTask<long> DrainAsync(PipeReader reader)
+    {
+        long read = 0;
+        while (reader.TryRead(out ReadResult result))
+        {
+            read += result.Buffer.Length;
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.Buffer.IsEmpty || result.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        return read;
+    }
+}

@@ -1,0 +1,4 @@
+namespace RequestArena.LoadTest;
+
+/// <summary>The application under test refused a scenario's check request (a 404 when it lacks the endpoint).</summary>
+internal sealed class ScenarioUnavailableException(string message) : Exception(message);
