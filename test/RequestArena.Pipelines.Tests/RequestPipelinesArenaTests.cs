@@ -145,9 +145,13 @@ public sealed class RequestPipelinesArenaTests
         Assert.True(host.Statistics.GetSnapshot().Pool.PooledSlabs > 0);
     }
 
-    [Fact]
-    public async Task KeptSequence_AnotherRequestWritesSameSlab_OldOneStillThrows()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task KeptSequence_AnotherRequestWritesSameSlab_OldOneStillThrows(bool detectUseAfterRelease)
     {
+        // With the arena's own check off, memory kept past the request is plain slab memory; the Pipelines blocks
+        // still die with the request's Pipelines arena.
         var kept = new ConcurrentQueue<Sequence<int>>();
         await using var host = await ArenaTestHost.StartAsync(
             app => app.MapGet("/keep", (PipelinesArena arena) =>
@@ -157,11 +161,13 @@ public sealed class RequestPipelinesArenaTests
                 kept.Enqueue(numbers);
                 return "kept";
             }),
+            options: o => o.DetectUseAfterRelease = detectUseAfterRelease,
             services: s_pipelines);
 
         await host.Client.GetStringAsync("/keep");
         Assert.True(kept.TryDequeue(out Sequence<int> old));
         await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Pool.SlabsInUse == 0, "the first request's slabs are back");
+        await Released.WaitUntilAsync(() => Throws(old), "the first request's sequence is released");
 
         // The second request now owns the slab the first one used; the first one's sequence must not reach it.
         await host.Client.GetStringAsync("/keep");
