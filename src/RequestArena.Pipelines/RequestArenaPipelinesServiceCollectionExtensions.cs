@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RequestArena.Pipelines;
+using PipelinesArena = Pipelines.Sockets.Unofficial.Arenas.Arena;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the per-request Pipelines.Sockets.Unofficial arena.</summary>
+public static class RequestArenaPipelinesServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="PipelinesArena">Pipelines.Sockets.Unofficial.Arenas.Arena</see> as a scoped service: inside
+    /// a request, the request's own arena (the one <c>HttpContext.GetRequestPipelinesArena()</c> returns), whose blocks
+    /// come from the request's <c>IModuleAllocator</c> through <see cref="SlabAllocatorFactory"/>. Call
+    /// <c>AddRequestArena()</c> and <c>UseRequestArena()</c> too.
+    /// </summary>
+    /// <remarks>
+    /// Memory from it reads as zeros when handed out, counts against the request's quota, and goes back to the slab pool
+    /// with the request's arena: after the response has been sent, or at once when the endpoint fails. A
+    /// <c>Sequence&lt;T&gt;</c> kept past that throws <see cref="ObjectDisposedException"/>; it never shows another
+    /// request's data. Like every Pipelines arena it is not thread-safe. Resolving it where no request is running
+    /// throws <see cref="InvalidOperationException"/>.
+    /// </remarks>
+    /// <param name="services">The service collection.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    public static IServiceCollection AddRequestArenaPipelines(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        services.AddHttpContextAccessor();
+        services.TryAddScoped(static sp => RequestPipelinesArena.For(
+            sp.GetRequiredService<IHttpContextAccessor>().HttpContext
+            ?? throw new InvalidOperationException(
+                "The Pipelines arena belongs to the current request and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create a Pipelines arena over a SlabAllocatorFactory for work outside requests.")));
+        return services;
+    }
+}

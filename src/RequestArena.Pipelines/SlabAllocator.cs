@@ -1,0 +1,87 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using Pipelines.Sockets.Unofficial.Arenas;
+
+namespace RequestArena.Pipelines;
+
+/// <summary>
+/// A Pipelines.Sockets.Unofficial <see cref="Allocator{T}"/> whose blocks are carved from an
+/// <see cref="IModuleAllocator"/>: a RequestArena <see cref="RequestArena.Arena"/> over a <see cref="SlabPool"/>, or
+/// the current request's allocator. Blocks are never returned one by one; they go back to the slab pool when the
+/// source is reset or released, and from then on reading them throws <see cref="ObjectDisposedException"/>.
+/// </summary>
+/// <remarks>
+/// Every block reads as zeros when it is handed out: the source zeroes it, or this allocator clears it when the source
+/// does not promise to. Only element types without references can live in slab memory.
+/// </remarks>
+/// <typeparam name="T">The element type; it must not be or contain a reference.</typeparam>
+public sealed class SlabAllocator<T> : Allocator<T>
+{
+    private readonly IModuleAllocator _source;
+    private readonly bool _clear;
+
+    /// <summary>
+    /// Creates an allocator over <paramref name="source"/>. Blocks are cleared on hand-out unless
+    /// <paramref name="source"/> is a RequestArena <see cref="RequestArena.Arena"/> with
+    /// <see cref="RequestArena.Arena.ZeroMemory"/> on.
+    /// </summary>
+    /// <param name="source">Where blocks come from, and what releases them.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is or contains a reference.</exception>
+    public SlabAllocator(IModuleAllocator source)
+        : this(source, source is RequestArena.Arena { ZeroMemory: true })
+    {
+    }
+
+    /// <summary>Creates an allocator over <paramref name="source"/>.</summary>
+    /// <param name="source">Where blocks come from, and what releases them.</param>
+    /// <param name="sourceZeroesMemory">
+    /// True if every byte <paramref name="source"/> hands out already reads 0 (a RequestArena arena or request with
+    /// zeroing on); false makes this allocator clear each block itself.
+    /// </param>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is or contains a reference.</exception>
+    public SlabAllocator(IModuleAllocator source, bool sourceZeroesMemory)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            throw new NotSupportedException(
+                $"{typeof(T)} is or contains a reference, and slab memory can only hold unmanaged data. Use SlabAllocatorFactory, which gives such types blocks of their own.");
+        }
+
+        _source = source;
+        _clear = !sourceZeroesMemory;
+    }
+
+    /// <summary>The allocator blocks are carved from.</summary>
+    public IModuleAllocator Source => _source;
+
+    /// <summary>
+    /// Carves a block of <paramref name="length"/> elements from <see cref="Source"/>; it reads as zeros.
+    /// </summary>
+    /// <param name="length">The number of elements.</param>
+    /// <returns>The block. Disposing it gives nothing back: the memory returns with the source.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="length"/> is negative, or the block would exceed <see cref="int.MaxValue"/> bytes.
+    /// </exception>
+    /// <exception cref="ArenaLimitExceededException">The block would exceed the source's quota.</exception>
+    /// <exception cref="ObjectDisposedException">The source has been released (its request has ended).</exception>
+    public override IMemoryOwner<T> Allocate(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        int size = Unsafe.SizeOf<T>();
+        if (length > int.MaxValue / size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), length, $"{length} elements of {size} bytes exceed the largest block ({int.MaxValue} bytes).");
+        }
+
+        Memory<byte> bytes = _source.AllocateMemory(length * size);
+        if (_clear)
+        {
+            bytes.Span.Clear();
+        }
+
+        return new ArenaBlock<T>(bytes, length);
+    }
+}
