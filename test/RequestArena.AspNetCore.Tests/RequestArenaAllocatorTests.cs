@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace RequestArena.AspNetCore.Tests;
@@ -16,7 +17,7 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     [Fact]
     public void Release_Twice_RecordsTheRequestOnce()
     {
-        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
         allocator.AllocateMemory(100);
 
         allocator.Release();
@@ -29,7 +30,7 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     [Fact]
     public void Release_NeverAllocated_RecordsNothing()
     {
-        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
 
         allocator.Release();
 
@@ -40,12 +41,12 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     [Fact]
     public void AllocateMemory_AfterRelease_ThrowsAndLeavesTheNextRequestsArenaAlone()
     {
-        var first = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        var first = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
         first.AllocateMemory(64);
         first.Release();
 
         // The next request gets the same pooled arena back.
-        var second = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        var second = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
         second.AllocateMemory(32);
 
         Assert.Throws<ObjectDisposedException>(() => first.AllocateMemory(1000));
@@ -56,7 +57,7 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     [Fact]
     public void AllocateMemory_OverLimit_ThrowsAndCountsOnceAtRelease()
     {
-        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 100);
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 100);
 
         Assert.Throws<ArenaLimitExceededException>(() => allocator.AllocateMemory(101));
         Assert.Throws<ArenaLimitExceededException>(() => allocator.AllocateMemory(200));
@@ -69,7 +70,7 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     [Fact]
     public void Suspend_ThenResume_SameAllocatorFreshMemoryNewLimit()
     {
-        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 10);
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 10);
         Memory<byte> before = allocator.AllocateMemory(10);
 
         allocator.Suspend();
@@ -87,7 +88,7 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     [Fact]
     public void AllocateMemory_ManyThreads_RegionsNeverOverlap()
     {
-        var allocator = new RequestArenaAllocator(Runtime, endpoint: null, maxBytes: 0);
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
         var memories = new Memory<byte>[4][];
 
         Parallel.For(0, 4, thread =>

@@ -24,6 +24,69 @@ public sealed class RequestArenaHttpContextExtensionsTests
         Assert.Equal("true", await host.Client.GetStringAsync("/same"));
     }
 
+    // Requests of one keep-alive connection, often served by one thread: the answer GetRequestArena remembers per thread
+    // must never outlive its request.
+    [Fact]
+    public async Task GetRequestArena_ReusedContextOnKeepAlive_EachRequestGetsItsOwnLiveAllocator()
+    {
+        var contexts = new List<HttpContext>();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<object>();
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/twice", (HttpContext context) =>
+            {
+                IModuleAllocator first = context.GetRequestArena();
+                IModuleAllocator second = context.GetRequestArena();
+                first.AllocateMemory(16);
+                lock (contexts)
+                {
+                    contexts.Add(context);
+                }
+
+                seen.Enqueue(first);
+                return ReferenceEquals(first, second);
+            }),
+            kestrel: true);
+
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal("true", await host.Client.GetStringAsync("/twice"));
+        }
+
+        object[] allocators = [.. seen];
+        Assert.Equal(5, allocators.Distinct(ReferenceEqualityComparer.Instance).Count());
+        Assert.True(await Adapters.Captured<object>.EventuallyAsync(() => allocators.All(a => ((RequestArenaAllocator)a).IsReleased)));
+    }
+
+    [Fact]
+    public async Task GetRequestArena_OuterMiddlewareAfterAnEarlierCall_Throws()
+    {
+        string? outer = null;
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena(),
+            app =>
+            {
+                app.Use(async (context, next) =>
+                {
+                    await next(context);
+                    try
+                    {
+                        context.GetRequestArena();
+                        outer = "answered";
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        outer = "refused";
+                    }
+                });
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/inner", (HttpContext context) => context.GetRequestArena().AllocateMemory(8).Length);
+            });
+
+        Assert.Equal("8", await host.Client.GetStringAsync("/inner"));
+        Assert.Equal("refused", outer);
+    }
+
     [Fact]
     public async Task GetRequestArena_Controller_SameObjectAsConstructorActionParameterAndFeature()
     {

@@ -20,10 +20,29 @@ public static class RequestArenaHttpContextExtensions
     {
         ArgumentNullException.ThrowIfNull(context);
 
+        // The thread's last answer, if it is still this request's: a feature lookup costs a dictionary probe, and
+        // handlers call this per allocation. An allocator names the context it serves and stops serving when its
+        // request leaves the middleware or ends, so a context reused by the server for another request never gets it.
+        if (RequestArenaLookupCache.Last is { } last && last.Context == context && last.IsServing)
+        {
+            return last;
+        }
+
+        return GetRequestArenaSlow(context);
+    }
+
+    private static IModuleAllocator GetRequestArenaSlow(HttpContext context)
+    {
         IRequestArenaFeature feature = context.Features.Get<IRequestArenaFeature>()
             ?? throw new InvalidOperationException(
                 "This request has no arena: it is not running inside the request arena middleware. Call app.UseRequestArena() (after UseRouting(), before the endpoints) and builder.Services.AddRequestArena().");
 
-        return feature.Allocator;
+        IModuleAllocator allocator = feature.Allocator;
+        if (allocator is RequestArenaAllocator known)
+        {
+            RequestArenaLookupCache.Last = known;
+        }
+
+        return allocator;
     }
 }

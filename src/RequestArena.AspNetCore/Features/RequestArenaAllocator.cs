@@ -36,13 +36,27 @@ internal sealed class RequestArenaAllocator : IModuleAllocator, ICleanupRegistry
     private long _slabsAtRent;
     private volatile int _state;
     private volatile bool _limitExceeded;
+    private volatile bool _inPipeline;  // handed out by the request's feature and the middleware has not left yet
 
-    public RequestArenaAllocator(RequestArenaRuntime runtime, Endpoint? endpoint, long maxBytes)
+    public RequestArenaAllocator(RequestArenaRuntime runtime, HttpContext context, Endpoint? endpoint, long maxBytes)
     {
         _runtime = runtime;
+        Context = context;
         _endpoint = endpoint;
         _maxBytes = maxBytes;
     }
+
+    // The request's context; an allocator serves one request, so at any moment at most one active allocator names a
+    // given context object, however often the server reuses it.
+    public HttpContext Context { get; }
+
+    // True while GetRequestArena may answer with this allocator for Context without asking the context's features: the
+    // request is active and inside the middleware.
+    public bool IsServing => _inPipeline && _state == Active;
+
+    public void EnterPipeline() => _inPipeline = true;
+
+    public void LeavePipeline() => _inPipeline = false;
 
     public long MaxBytes => Volatile.Read(ref _maxBytes);
 

@@ -52,6 +52,7 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
 
         if (suspended.TryResume(endpoint, maxBytes))
         {
+            suspended.EnterPipeline();
             _allocator = suspended;
         }
     }
@@ -78,14 +79,17 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
         if (context.Features.Get<RequestArenaAllocator>() is { IsReleased: false } earlier
             && (earlier.IsActive || earlier.TryResume(endpoint, maxBytes)))
         {
+            earlier.EnterPipeline();
             return Interlocked.CompareExchange(ref _allocator, earlier, null) ?? earlier;
         }
 
-        var allocator = new RequestArenaAllocator(runtime, endpoint, maxBytes);
+        var allocator = new RequestArenaAllocator(runtime, context, endpoint, maxBytes);
         if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
         {
             return winner;
         }
+
+        allocator.EnterPipeline();
 
         context.Features.Set(allocator);
 

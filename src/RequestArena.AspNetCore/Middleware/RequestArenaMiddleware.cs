@@ -142,6 +142,7 @@ internal sealed class RequestArenaMiddleware
     // The allocator lives on until its release.
     private static void Leave(HttpContext context, RequestArenaFeature feature)
     {
+        feature.CurrentAllocator?.LeavePipeline();
         context.Features.Set<IRequestArenaFeature>(null);
         feature.Detach();
         if (t_feature is null)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -71,7 +72,7 @@ public sealed class LeakedHandleRaceTests(ITestOutputHelper output)
 
         for (int trial = 0; trial < Trials && failures.Count < 5; trial++)
         {
-            leaked = new RequestArenaAllocator(runtime, endpoint: null, maxBytes: 256 * 1024);
+            leaked = new RequestArenaAllocator(runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 256 * 1024);
             leaked.AllocateMemory(64);
             Volatile.Write(ref allocating, false);
             start.Release();
@@ -95,7 +96,7 @@ public sealed class LeakedHandleRaceTests(ITestOutputHelper output)
             }
 
             // The next request gets the same pooled arena; it must start empty.
-            var next = new RequestArenaAllocator(runtime, endpoint: null, maxBytes: 4096);
+            var next = new RequestArenaAllocator(runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 4096);
             next.AllocateMemory(100);
             if (next.AllocatedBytes != 100)
             {
