@@ -893,12 +893,21 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
     // by several threads).
     private void RevokeBudgetsLocked()
     {
+        // Only a budget another thread may be using right now needs the barrier; a pooled arena being given its next
+        // request's quota, whose chunks were all killed at release, must not pay it on every request.
+        Thread current = Thread.CurrentThread;
+        bool othersHeldBudget = false;
         for (int i = 0; i < _chunkCount; i++)
         {
-            Volatile.Write(ref _chunks[i].Limit, 0);
+            ArenaChunk chunk = _chunks[i];
+            if (Volatile.Read(ref chunk.Limit) != 0)
+            {
+                othersHeldBudget |= chunk.Thread != current;
+                Volatile.Write(ref chunk.Limit, 0);
+            }
         }
 
-        if (_chunkCount > 1)
+        if (othersHeldBudget)
         {
             Interlocked.MemoryBarrierProcessWide();
         }
