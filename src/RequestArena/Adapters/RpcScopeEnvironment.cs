@@ -193,12 +193,24 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             _chunkCount = 0;
         }
 
+        Thread current = Thread.CurrentThread;
+        bool othersOwnChunks = false;
+        for (int i = 0; i < count; i++)
+        {
+            othersOwnChunks |= chunks[i].Thread != current;
+        }
+
         if (count != 0)
         {
             // The owners' fast path marks itself Busy with a plain store before reading Limit, so that allocating
             // costs no interlocked instruction. The process-wide barrier makes the pair exact: after it, an owner
-            // either has its Busy store visible here (and is waited for) or reads the Limit of 0 written above.
-            Interlocked.MemoryBarrierProcessWide();
+            // either has its Busy store visible here (and is waited for) or reads the Limit of 0 written above. The
+            // releasing thread's own chunk is not in a call right now, so it alone needs no barrier.
+            if (othersOwnChunks)
+            {
+                Interlocked.MemoryBarrierProcessWide();
+            }
+
             SpinWait spin = default;
             for (int i = 0; i < count; i++)
             {
