@@ -48,6 +48,7 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
     private readonly int _slabSize;
 
     private ArenaChunk[] _chunks = new ArenaChunk[2];
+    private readonly Func<Thread, ArenaChunk> _newChunk;
     private int _chunkCount;
 
     private SlabUse[] _slabs = new SlabUse[4];
@@ -109,6 +110,7 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
         _checked = options.DetectUseAfterRelease;
         _slabSize = pool.SlabSize;
         _initialGrain = Math.Min(MaxInitialGrain, pool.SlabSize / 2);
+        _newChunk = thread => new ArenaChunk(this, thread);
         _grain = _initialGrain;
     }
 
@@ -817,33 +819,13 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
     // its Thread object, which no other live thread shares.
     private ArenaChunk ChunkForCurrentThread(ArenaChunk? found)
     {
-        ArenaChunk? chunk = found is not null && !found.Detached ? found : null;
-        if (chunk is null)
+        if (found is not null && !found.Detached)
         {
-            Thread thread = Thread.CurrentThread;
-            for (int i = 0; i < _chunkCount; i++)
-            {
-                if (_chunks[i].Thread == thread)
-                {
-                    chunk = _chunks[i];
-                    break;
-                }
-            }
-
-            if (chunk is null)
-            {
-                if (_chunkCount == _chunks.Length)
-                {
-                    Array.Resize(ref _chunks, _chunks.Length * 2);
-                }
-
-                chunk = new ArenaChunk(this, thread);
-                _chunks[_chunkCount++] = chunk;
-            }
+            ThreadChunkSlot<ArenaChunk>.Use(found);
+            return found;
         }
 
-        ThreadChunkSlot<ArenaChunk>.Use(chunk);
-        return chunk;
+        return ThreadChunkSlot<ArenaChunk>.ForCurrentThread(ref _chunks, ref _chunkCount, _newChunk);
     }
 
     private long AllocatedBytesLocked()

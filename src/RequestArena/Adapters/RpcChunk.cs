@@ -10,10 +10,10 @@ namespace RequestArena.Adapters;
 // slow path; Busy lets the release wait for an owner caught between its check and its header write (see
 // RpcScopeEnvironment.Dispose).
 [StructLayout(LayoutKind.Explicit)]
-internal sealed unsafe class RpcChunk
+internal sealed unsafe class RpcChunk : IThreadChunk
 {
     [FieldOffset(0)] public readonly RpcScopeEnvironment Owner;
-    [FieldOffset(8)] public readonly Thread Thread;
+    [FieldOffset(8)] private readonly Thread _thread;
     [FieldOffset(16)] public Memory<byte> Block;
 
     // The flow (execution context) whose ambient environment was last found to be Owner on this thread. Contexts are
@@ -33,9 +33,11 @@ internal sealed unsafe class RpcChunk
     {
         Owner = owner;
         OwnerId = ownerId;
-        Thread = thread;
+        _thread = thread;
         _padding = 0;
     }
+
+    public Thread Thread => _thread;
 
     public void Kill()
     {

@@ -359,33 +359,12 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     private RpcChunk ChunkForCurrentThreadLocked()
     {
         RpcChunk? chunk = ThreadChunkSlot<RpcChunk>.Last;
-        if (chunk is null || chunk.Owner != this)
+        if (chunk is not null && chunk.Owner == this)
         {
-            chunk = null;
-            Thread thread = Thread.CurrentThread;
-            for (int i = 0; i < _chunkCount; i++)
-            {
-                if (_chunks[i].Thread == thread)
-                {
-                    chunk = _chunks[i];
-                    break;
-                }
-            }
-
-            if (chunk is null)
-            {
-                if (_chunkCount == _chunks.Length)
-                {
-                    Array.Resize(ref _chunks, Math.Max(2, _chunks.Length * 2));
-                }
-
-                chunk = new RpcChunk(this, _id, thread);
-                _chunks[_chunkCount++] = chunk;
-            }
+            return chunk;
         }
 
-        ThreadChunkSlot<RpcChunk>.Use(chunk);
-        return chunk;
+        return ThreadChunkSlot<RpcChunk>.ForCurrentThread(ref _chunks, ref _chunkCount, thread => new RpcChunk(this, _id, thread));
     }
 
     // Gives the chunk a fresh block of at least `need` bytes; false when the allocator refuses one.

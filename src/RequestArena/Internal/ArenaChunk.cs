@@ -13,10 +13,10 @@ namespace RequestArena;
 // nor charges it. Kill leaves MemoryOwner and Base in place for the same reason: a racing owner builds its memory from
 // the released lease (which throws ObjectDisposedException) instead of from null.
 [StructLayout(LayoutKind.Explicit)]
-internal sealed unsafe class ArenaChunk
+internal sealed unsafe class ArenaChunk : IThreadChunk
 {
     [FieldOffset(0)] public readonly Arena Owner;
-    [FieldOffset(8)] public readonly Thread Thread;
+    [FieldOffset(8)] private readonly Thread _thread;
     [FieldOffset(16)] public object? MemoryOwner; // what every Memory<byte> points at: the slab's lease, or its pinned array when unchecked
     [FieldOffset(24)] public Slab? Slab;          // null while the chunk holds no region of this cycle
     [FieldOffset(32)] public byte* Base;
@@ -40,9 +40,11 @@ internal sealed unsafe class ArenaChunk
     public ArenaChunk(Arena owner, Thread thread)
     {
         Owner = owner;
-        Thread = thread;
+        _thread = thread;
         _padding = 0;
     }
+
+    public Thread Thread => _thread;
 
     public int Offset => (int)Volatile.Read(ref State);
 

@@ -13,7 +13,7 @@ namespace RequestArena;
 // on the owner check, is what exactness costs. The second entry keeps a thread alternating between two owners (an
 // arena and an adapter over it, or two requests' arenas) off the owners' gates.
 internal static class ThreadChunkSlot<TChunk>
-    where TChunk : class
+    where TChunk : class, IThreadChunk
 {
     [ThreadStatic]
     private static TChunk? t_last;
@@ -42,17 +42,40 @@ internal static class ThreadChunkSlot<TChunk>
         }
     }
 
-    // Drops both entries when they are the given chunk, so a released owner is not kept reachable by the thread.
-    public static void Forget(TChunk chunk)
+    // The owner's slow path, under its lock: the calling thread's chunk among the owner's, found by its Thread object
+    // (which no other live thread shares), or a new one from `create` added to the list; made the thread's Last.
+    public static TChunk ForCurrentThread(ref TChunk[] chunks, ref int count, Func<Thread, TChunk> create)
     {
-        if (ReferenceEquals(t_last, chunk))
+        Thread thread = Thread.CurrentThread;
+        TChunk? chunk = null;
+        for (int i = 0; i < count; i++)
         {
-            t_last = t_previous;
-            t_previous = null;
+            if (chunks[i].Thread == thread)
+            {
+                chunk = chunks[i];
+                break;
+            }
         }
-        else if (ReferenceEquals(t_previous, chunk))
+
+        if (chunk is null)
         {
-            t_previous = null;
+            if (count == chunks.Length)
+            {
+                Array.Resize(ref chunks, Math.Max(2, chunks.Length * 2));
+            }
+
+            chunk = create(thread);
+            chunks[count++] = chunk;
         }
+
+        Use(chunk);
+        return chunk;
     }
+}
+
+// A chunk of one owner for one thread: what ThreadChunkSlot needs to know of it.
+internal interface IThreadChunk
+{
+    // The thread the chunk belongs to for its whole life.
+    Thread Thread { get; }
 }
