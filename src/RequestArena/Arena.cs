@@ -122,7 +122,9 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
 
     /// <summary>
     /// The arena's quota in bytes handed out between two resets; 0 means unlimited. Changing it takes effect for the
-    /// next allocation; lowering it below what is already allocated refuses every further allocation.
+    /// next allocation; lowering it below what is already allocated refuses every further allocation. Memory already
+    /// held is not given back before the next reset, so after lowering the quota <see cref="HeldBytes"/> may stay above
+    /// twice the new value until then; no further block is taken while it does.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
     public long MaxBytes

@@ -6,6 +6,10 @@ namespace RequestArena.Tests.Reliability;
 // names its seed and step, and `ARENA_MODEL_SEED=<seed>` replays just that sequence.
 public class ArenaModelTests(ITestOutputHelper output)
 {
+    // Where an allocation step runs: mostly the test's own thread, sometimes a thread of its own that exits right after,
+    // with a stack of one of several sizes (a large one that dies leaves a range later, smaller threads are mapped into).
+    private static readonly int[] ThreadStacks = [-1, -1, -1, -1, -1, -1, 0, 256 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024];
+
     public static TheoryData<int> Seeds()
     {
         var data = new TheoryData<int>();
@@ -21,6 +25,35 @@ public class ArenaModelTests(ITestOutputHelper output)
         }
 
         return data;
+    }
+
+    // Runs `work` on the calling thread (stack < 0) or on a new thread with that stack size, rethrowing what it threw.
+    private static T OnThread<T>(int stack, Func<T> work)
+    {
+        if (stack < 0)
+        {
+            return work();
+        }
+
+        T result = default!;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(
+            () =>
+            {
+                try
+                {
+                    result = work();
+                }
+                catch (Exception ex)
+                {
+                    failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+                }
+            },
+            stack);
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
+        return result;
     }
 
     [Theory]
@@ -57,36 +90,55 @@ public class ArenaModelTests(ITestOutputHelper output)
                         _ => random.Next(1, 300),
                     };
                     bool useTry = random.Next(2) == 0;
-                    step = $"step {i}: {(useTry ? "TryAllocateMemory" : "AllocateMemory")}({size})";
+                    int stack = ThreadStacks[random.Next(ThreadStacks.Length)];
+                    step = $"step {i}: {(useTry ? "TryAllocateMemory" : "AllocateMemory")}({size}) on {(stack < 0 ? "the test's thread" : $"a new thread, stack {stack}")}";
                     bool overQuota = size > 0 && quota > 0 && allocated + size > quota;
                     if (size < 0)
                     {
-                        Assert.Throws<ArgumentOutOfRangeException>(() => arena.AllocateMemory(size));
+                        Assert.Throws<ArgumentOutOfRangeException>(() => OnThread(stack, () => arena.AllocateMemory(size)));
                     }
                     else if (overQuota && useTry)
                     {
-                        Assert.False(arena.TryAllocateMemory(size, out Memory<byte> refused));
+                        (bool granted, Memory<byte> refused) = OnThread(stack, () => (arena.TryAllocateMemory(size, out Memory<byte> m), m));
+                        Assert.False(granted);
                         Assert.True(refused.IsEmpty);
                     }
                     else if (overQuota)
                     {
-                        var ex = Assert.Throws<ArenaLimitExceededException>(() => arena.AllocateMemory(size));
+                        var ex = Assert.Throws<ArenaLimitExceededException>(() => OnThread(stack, () => arena.AllocateMemory(size)));
                         Assert.Equal(allocated, ex.Allocated);
                     }
                     else if (size == int.MaxValue)
                     {
-                        Assert.Throws<ArgumentOutOfRangeException>(() => arena.AllocateMemory(size));
+                        Assert.Throws<ArgumentOutOfRangeException>(() => OnThread(stack, () => arena.AllocateMemory(size)));
                     }
                     else
                     {
+                        // The quota also bounds the memory held to twice its value (a lowered quota, or regions of
+                        // several threads, can leave little room): a refusal is right only when the allocation would
+                        // not have fit in what the bound leaves.
+                        bool HeldBoundRefuses(long held) => quota > 0 && held + size + alignment > 2 * quota;
                         Memory<byte> memory;
                         if (useTry)
                         {
-                            Assert.True(arena.TryAllocateMemory(size, out memory));
+                            (bool granted, memory) = OnThread(stack, () => (arena.TryAllocateMemory(size, out Memory<byte> m), m));
+                            if (!granted)
+                            {
+                                Assert.True(HeldBoundRefuses(arena.HeldBytes), $"refused with {arena.HeldBytes} bytes held under a quota of {quota}");
+                                continue;
+                            }
                         }
                         else
                         {
-                            memory = arena.AllocateMemory(size);
+                            try
+                            {
+                                memory = OnThread(stack, () => arena.AllocateMemory(size));
+                            }
+                            catch (ArenaLimitExceededException ex) when (ex.Held > 0)
+                            {
+                                Assert.True(HeldBoundRefuses(ex.Held), ex.Message);
+                                continue;
+                            }
                         }
 
                         Assert.Equal(size, memory.Length);
@@ -140,7 +192,18 @@ public class ArenaModelTests(ITestOutputHelper output)
                     }
                     else
                     {
-                        Span<long> span = arena.Allocate<long>(count);
+                        Span<long> span;
+                        try
+                        {
+                            span = arena.Allocate<long>(count);
+                        }
+                        catch (ArenaLimitExceededException ex) when (ex.Held > 0)
+                        {
+                            // The bound on memory held, as for AllocateMemory above.
+                            Assert.True(quota > 0 && ex.Held + count * 8L + Math.Max(alignment, 8) > 2 * quota, ex.Message);
+                            continue;
+                        }
+
                         Assert.Equal(count, span.Length);
                         if (zero)
                         {
