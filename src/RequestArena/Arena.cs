@@ -1016,9 +1016,10 @@ public sealed unsafe class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSou
 
     // The first block for a cycle like the last one. Rounded down to a power of two of slabs, it never holds more
     // than the same use would take in slabs one by one; rounded up, it saves another trip through the slow path for
-    // up to a third more memory per cycle. Rounding up is only done while the pool has headroom under its cap: at
-    // report-2000 with 128 connections it pushed the pool past the cap (blocks dropped and allocated again, gen2
-    // collections), while the batch workload ran 34 -> 30 µs with it.
+    // up to a third more memory per cycle. Rounding up is only done while the pool has headroom under its cap: near
+    // the cap (many concurrent requests) the bigger blocks crowd out slabs, which are then dropped at return and
+    // allocated again. The batch benchmark is what shows the trips saved; the load test at 128 connections what the
+    // crowding costs.
     private int FirstBlockClass(long carvedBytes)
     {
         long slabs = (carvedBytes + _slabSize - 1) / _slabSize;
