@@ -36,6 +36,7 @@ public class HandlerPathBenchmarks
     private Arena _arena = null!;
     private ServiceProvider _services = null!;
     private InProcessRequests _getRequestArena = null!;
+    private InProcessRequests _oneAllocation = null!;
     private InProcessRequests _minimalApi = null!;
     private InProcessRequests _jsonWriter = null!;
     private InProcessRequests _pipe = null!;
@@ -82,6 +83,13 @@ public class HandlerPathBenchmarks
             }
 
             s_sink = total;
+            return Task.CompletedTask;
+        });
+        // The request's fixed cost (an arena rented, one allocation, the release as the server does it), so that the
+        // rows above it can be read per allocation: (row - this) / (Count - 1).
+        _oneAllocation = Request(static context =>
+        {
+            s_sink = context.GetRequestArena().AllocateMemory(Size).Length;
             return Task.CompletedTask;
         });
         _jsonWriter = Request(static context =>
@@ -133,6 +141,7 @@ public class HandlerPathBenchmarks
         Check("raw arena", () => Sync(RawArena()), allocated);
         Check("GetRequestArena()", GetRequestArena, allocated, _getRequestArena);
         Check("minimal API", MinimalApiInjected, allocated, _minimalApi);
+        Check("one allocation", OneAllocation, Size, _oneAllocation);
         Check("JSON over ArenaBufferWriter", JsonOverArenaBufferWriter, JsonLength, _jsonWriter);
         Check("JSON over ArrayBufferWriter", () => Sync(JsonOverArrayBufferWriter()), JsonLength);
         Check("pipe over ArenaMemoryPool", PipeOverArenaMemoryPool, allocated, _pipe);
@@ -167,6 +176,9 @@ public class HandlerPathBenchmarks
 
     [Benchmark(Description = "request: minimal API, injected IModuleAllocator")]
     public Task MinimalApiInjected() => _minimalApi.RunAsync();
+
+    [Benchmark(Description = "request: one allocation (the request's fixed cost)")]
+    public Task OneAllocation() => _oneAllocation.RunAsync();
 
     [Benchmark(Description = "request: Utf8JsonWriter over ArenaBufferWriter")]
     public Task JsonOverArenaBufferWriter() => _jsonWriter.RunAsync();
