@@ -87,12 +87,4 @@ public sealed unsafe partial class Arena
         Volatile.Write(ref _slabsRented, _slabsRented + 1);   // only ever written under the gate
         return _slabCount++;
     }
-
-    internal struct SlabUse(Slab slab, SlabLease? lease, bool carved)
-    {
-        public readonly Slab Slab = slab;
-        public readonly SlabLease? Lease = lease;
-        public readonly bool Carved = carved;   // chunks were carved from it (not a block for one large allocation)
-        public int Used;
-    }
 }

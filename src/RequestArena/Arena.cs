@@ -337,34 +337,6 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
         Release(dispose: true);
     }
 
-    // Used by the zeroing benchmark only: the alternative strategy of clearing each allocation as it is handed out.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Memory<byte> AllocateMemoryClearOnHandOut(int cbAllocation)
-    {
-        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
-        if (chunk is not null && chunk.Owner == this)
-        {
-            byte* address = chunk.Base;
-            if (TryBump(chunk, cbAllocation, out int offset, out object owner))
-            {
-                new Span<byte>(address + (offset - chunk.MemoryBase), cbAllocation).Clear();
-                return MemoryFactory.Create(owner, offset, cbAllocation);
-            }
-        }
-
-        Memory<byte> memory = AllocateMemoryMiss(cbAllocation, AnyCycle);
-        memory.Span.Clear();
-        return memory;
-    }
-
-    // Benchmark twin of Allocate<T> for the same comparison.
-    internal Span<T> AllocateClearOnHandOut<T>(int count) where T : unmanaged
-    {
-        Span<T> span = Allocate<T>(count);
-        span.Clear();
-        return span;
-    }
-
     // The bump itself, shared by the Memory<byte> fast paths: one load and one store of the chunk's state. Signed
     // compare on purpose: a revoked or released chunk may have Offset beyond Limit. The memory's owner is read before
     // the state, so a release landing in between leaves the caller the released lease, never null; index is the

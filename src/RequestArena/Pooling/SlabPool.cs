@@ -231,13 +231,13 @@ public sealed class SlabPool : IDisposable
     }
 
     // Everything an arena held, at its reset: one lock for all of it rather than one per block.
-    internal void Return(ReadOnlySpan<Arena.SlabUse> slabs, bool zero)
+    internal void Return(ReadOnlySpan<SlabUse> slabs, bool zero)
     {
         // Clearing after the request rather than at hand-out keeps zeroing off the allocation path and off the
         // next request's latency; only the used prefix is touched. It happens before the lock, on the assumption
         // (nearly always true) that the pool has room; a block dropped at the cap was cleared for nothing.
         bool anyPooled = false;
-        foreach (ref readonly Arena.SlabUse use in slabs)
+        foreach (ref readonly SlabUse use in slabs)
         {
             Slab slab = use.Slab;
             if (slab.SizeClass == Slab.Unpooled)
@@ -263,7 +263,7 @@ public sealed class SlabPool : IDisposable
         {
             using (_gate.EnterScope())
             {
-                foreach (ref readonly Arena.SlabUse use in slabs)
+                foreach (ref readonly SlabUse use in slabs)
                 {
                     Slab slab = use.Slab;
                     int k = slab.SizeClass;
@@ -306,7 +306,7 @@ public sealed class SlabPool : IDisposable
             FreeToProvider(dropped![i]);
         }
 
-        foreach (ref readonly Arena.SlabUse use in slabs)
+        foreach (ref readonly SlabUse use in slabs)
         {
             if (use.Slab.SizeClass == Slab.Unpooled)
             {
