@@ -39,14 +39,7 @@ public sealed unsafe partial class Arena
 
                 if (used + size > _maxBytes)
                 {
-                    _limitExceeded = true;
-                    if (throwOnLimit)
-                    {
-                        ThrowHelper.ThrowLimitExceeded(_maxBytes, size, used);
-                    }
-
-                    region = default;
-                    return false;
+                    return RefuseLocked(size, used, forHeld: false, throwOnLimit, out region);
                 }
 
                 extraBudget = Math.Max(0, _maxBytes - committed - size);
@@ -64,7 +57,7 @@ public sealed unsafe partial class Arena
             {
                 if (!TryRentOversizeLocked(aligned, alignment, out region))
                 {
-                    return RefuseHeldLocked(size, throwOnLimit, out region);
+                    return RefuseLocked(size, AllocatedBytesLocked(), forHeld: true, throwOnLimit, out region);
                 }
 
                 _otherRequested += size;
@@ -78,7 +71,7 @@ public sealed unsafe partial class Arena
                 start = CarveLocked(chunk, aligned, alignment, extraBudget);
                 if (start < 0)
                 {
-                    return RefuseHeldLocked(size, throwOnLimit, out region);
+                    return RefuseLocked(size, AllocatedBytesLocked(), forHeld: true, throwOnLimit, out region);
                 }
             }
 

@@ -8,13 +8,19 @@ public sealed unsafe partial class Arena
     // How many more bytes the arena may hold: twice the quota, less what it holds; unlimited without a quota.
     private long HeldRoomLocked() => _maxBytes > 0 && _maxBytes <= long.MaxValue / 2 ? 2 * _maxBytes - _held : long.MaxValue;
 
-    // The quota leaves no room to hold the memory an allocation needs (see HeldBytes).
-    private bool RefuseHeldLocked(long size, bool throwOnLimit, out Region region)
+    // A refusal for the quota: the bytes handed out would pass it, or (forHeld) the memory the allocation needs would
+    // take the arena past its bound on memory held (see HeldBytes). Throws, or returns false for TryAllocateMemory.
+    private bool RefuseLocked(long size, long used, bool forHeld, bool throwOnLimit, out Region region)
     {
         _limitExceeded = true;
         if (throwOnLimit)
         {
-            ThrowHelper.ThrowHeldLimitExceeded(_maxBytes, size, AllocatedBytesLocked(), _held);
+            if (forHeld)
+            {
+                ThrowHelper.ThrowHeldLimitExceeded(_maxBytes, size, used, _held);
+            }
+
+            ThrowHelper.ThrowLimitExceeded(_maxBytes, size, used);
         }
 
         region = default;
@@ -45,36 +51,18 @@ public sealed unsafe partial class Arena
         }
     }
 
-    private long AllocatedBytesLocked()
-    {
-        long total = _otherRequested;
-        for (int i = 0; i < _chunkCount; i++)
-        {
-            total += _chunks[i].HandedOut;
-        }
+    private long AllocatedBytesLocked() => UsageLocked().Used;
 
-        return total;
-    }
-
-    // Bytes handed out, and those plus the budget threads hold and have not used yet. Each chunk's state is read once:
-    // its owner may be bumping right now, and a bump moves bytes from budget to handed out, so the second figure only
-    // stays exact if both halves come from one reading.
+    // Bytes handed out, and those plus the budget threads hold and have not used yet (each chunk read once, see
+    // ArenaChunk.Usage, so the second figure stays exact while owners bump).
     private (long Used, long Committed) UsageLocked()
     {
         long used = _otherRequested;
         long unused = 0;
         for (int i = 0; i < _chunkCount; i++)
         {
-            ArenaChunk chunk = _chunks[i];
-            if (!chunk.IsPlaced)
-            {
-                continue;
-            }
-
-            long state = Volatile.Read(ref chunk.State);
-            int offset = (int)state;
-            used += Volatile.Read(ref chunk.Retired) + offset - Volatile.Read(ref chunk.RegionStart) - (int)(state >> 32);
-            unused += Math.Max(0, Volatile.Read(ref chunk.Limit) - offset);
+            used += _chunks[i].Usage(out long chunkUnused);
+            unused += chunkUnused;
         }
 
         return (used, used + unused);

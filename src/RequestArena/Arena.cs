@@ -197,16 +197,7 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed <see cref="ArenaOptions.MaxBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Memory<byte> AllocateMemory(int cbAllocation)
-    {
-        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
-        if (chunk is not null && chunk.Owner == this && TryBump(chunk, cbAllocation, out int offset, out object owner))
-        {
-            return MemoryFactory.Create(owner, offset, cbAllocation);
-        }
-
-        return AllocateMemoryMiss(cbAllocation, AnyCycle);
-    }
+    public Memory<byte> AllocateMemory(int cbAllocation) => AllocateMemory(cbAllocation, AnyCycle);
 
     /// <summary>
     /// Like <see cref="AllocateMemory(int)"/>, for a caller whose right to allocate ends with one cycle of the arena (a

@@ -54,26 +54,24 @@ internal sealed unsafe class ArenaChunk : IThreadChunk
 
     public void SetState(int offset, int padding) => Volatile.Write(ref State, (uint)offset | ((long)padding << 32));
 
-    // Bytes handed out through this chunk since the last reset: earlier regions, plus what the current one consumed
-    // minus its alignment padding. Read racily by other threads for the quota; each part only grows between resets, so
-    // a stale read undercounts by at most the allocations in flight. An unplaced chunk counts nothing, whatever a late
-    // store left in State.
-    public long HandedOut
+    // Bytes handed out through this chunk since the last reset (earlier regions, plus what the current one consumed
+    // minus its alignment padding), and the budget it holds and has not used, both from one reading of State: its owner
+    // may be bumping right now, and a bump moves bytes from one figure to the other. Read by other threads for the
+    // quota; each part only grows between resets, so a stale read undercounts by at most the allocations in flight. An
+    // unplaced chunk counts nothing, whatever a late store left in State.
+    public long Usage(out long unused)
     {
-        get
+        if (!IsPlaced)
         {
-            if (!IsPlaced)
-            {
-                return 0;
-            }
-
-            long state = Volatile.Read(ref State);
-            return Volatile.Read(ref Retired) + (int)state - Volatile.Read(ref RegionStart) - (int)(state >> 32);
+            unused = 0;
+            return 0;
         }
-    }
 
-    // Bytes of the current region the chunk holds beyond what it handed out (its unused budget); 0 when unplaced.
-    public long Unused => IsPlaced ? Math.Max(0, Volatile.Read(ref End) - Offset) : 0;
+        long state = Volatile.Read(ref State);
+        int offset = (int)state;
+        unused = Math.Max(0, Volatile.Read(ref Limit) - offset);
+        return Volatile.Read(ref Retired) + offset - Volatile.Read(ref RegionStart) - (int)(state >> 32);
+    }
 
     public void Kill()
     {
