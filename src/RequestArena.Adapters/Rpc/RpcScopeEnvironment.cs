@@ -50,6 +50,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     private readonly Lock _lock = new();
 
     private RpcChunk[] _chunks = new RpcChunk[2];
+    private readonly Func<Thread, RpcChunk> _newChunk;   // created once, so the slow path allocates no delegate
     private int _chunkCount;
     private int _nextChunkSize = FirstChunkSize;
     private int _released;
@@ -88,6 +89,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         }
         while (id == 0);
         _id = id;
+        _newChunk = thread => new RpcChunk(this, _id, thread);
 
         if (allocator is Arena arena)
         {
@@ -364,7 +366,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             return chunk;
         }
 
-        return ThreadChunkSlot<RpcChunk>.ForCurrentThread(ref _chunks, ref _chunkCount, thread => new RpcChunk(this, _id, thread));
+        return ThreadChunkSlot<RpcChunk>.ForCurrentThread(ref _chunks, ref _chunkCount, _newChunk);
     }
 
     // Gives the chunk a fresh block of at least `need` bytes; false when the allocator refuses one.
