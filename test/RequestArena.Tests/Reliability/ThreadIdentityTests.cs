@@ -207,13 +207,17 @@ public class ThreadIdentityTests
         AssertIntact(blocks);
     }
 
-    private static void Fill(Arena arena, Memory<byte>[][] blocks, int t, Barrier start, int count = PerThread)
+    private static void Fill(Arena arena, Memory<byte>[][] blocks, int t, Barrier start, int count = PerThread) =>
+        Fill(() => arena.AllocateMemory(16), blocks, t, start, count);
+
+    // Each thread takes `count` blocks and fills every one with its own byte, for AssertIntact to check.
+    private static void Fill(Func<Memory<byte>> allocate, Memory<byte>[][] blocks, int t, Barrier start, int count)
     {
         var mine = blocks[t] = new Memory<byte>[count];
         start.SignalAndWait();
         for (int i = 0; i < count; i++)
         {
-            Memory<byte> memory = arena.AllocateMemory(16);
+            Memory<byte> memory = allocate();
             memory.Span.Fill((byte)(t + 1));
             mine[i] = memory;
         }
@@ -233,18 +237,18 @@ public class ThreadIdentityTests
         return flow!;
     }
 
-    private static void FillRpc(Memory<byte>[][] blocks, int t, Barrier start)
-    {
-        var mine = blocks[t] = new Memory<byte>[PerNativeThread];
-        start.SignalAndWait();
-        for (int i = 0; i < PerNativeThread; i++)
-        {
-            Memory<byte> memory = RpcScopeAllocator.Allocate(16, out RpcStatus status);
-            Assert.Equal(RpcStatus.Ok, status);
-            memory.Span.Fill((byte)(t + 1));
-            mine[i] = memory;
-        }
-    }
+    private static void FillRpc(Memory<byte>[][] blocks, int t, Barrier start) =>
+        Fill(
+            static () =>
+            {
+                Memory<byte> memory = RpcScopeAllocator.Allocate(16, out RpcStatus status);
+                Assert.Equal(RpcStatus.Ok, status);
+                return memory;
+            },
+            blocks,
+            t,
+            start,
+            PerNativeThread);
 
     private static void AssertIntact(Memory<byte>[][] blocks)
     {
