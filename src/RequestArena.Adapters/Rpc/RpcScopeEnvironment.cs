@@ -177,6 +177,8 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     {
         RpcChunk[] chunks;
         int count;
+        bool othersOwnChunks = false;
+        Thread current = Thread.CurrentThread;
         lock (_lock)
         {
             if (Interlocked.Exchange(ref _released, 1) != 0)
@@ -189,40 +191,31 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             for (int i = 0; i < count; i++)
             {
                 chunks[i].Kill();
+                othersOwnChunks |= chunks[i].Thread != current;
             }
 
             _chunks = [];
             _chunkCount = 0;
         }
 
-        Thread current = Thread.CurrentThread;
-        bool othersOwnChunks = false;
-        for (int i = 0; i < count; i++)
+        // The owners' fast path marks itself Busy with a plain store before reading Limit, so that allocating costs no
+        // interlocked instruction. The process-wide barrier makes the pair exact: after it, an owner either has its Busy
+        // store visible here (and is waited for) or reads the Limit of 0 written above. The releasing thread's own chunk
+        // is not in a call right now, so it alone needs no barrier.
+        if (othersOwnChunks)
         {
-            othersOwnChunks |= chunks[i].Thread != current;
+            Interlocked.MemoryBarrierProcessWide();
         }
 
-        if (count != 0)
+        SpinWait spin = default;
+        for (int i = 0; i < count; i++)
         {
-            // The owners' fast path marks itself Busy with a plain store before reading Limit, so that allocating
-            // costs no interlocked instruction. The process-wide barrier makes the pair exact: after it, an owner
-            // either has its Busy store visible here (and is waited for) or reads the Limit of 0 written above. The
-            // releasing thread's own chunk is not in a call right now, so it alone needs no barrier.
-            if (othersOwnChunks)
+            while (Volatile.Read(ref chunks[i].Busy) != 0)
             {
-                Interlocked.MemoryBarrierProcessWide();
+                spin.SpinOnce();
             }
 
-            SpinWait spin = default;
-            for (int i = 0; i < count; i++)
-            {
-                while (Volatile.Read(ref chunks[i].Busy) != 0)
-                {
-                    spin.SpinOnce();
-                }
-
-                chunks[i].Clear();
-            }
+            chunks[i].Clear();
         }
 
         // A free or an own-block allocation that passed its check before the flag was set may still be writing a
