@@ -96,7 +96,15 @@ internal sealed class RequestArenaAllocator : IModuleAllocator, ICleanupRegistry
         }
     }
 
-    bool IQuotaSource.TryChargeHeld(long bytes) => ((IQuotaSource)GetOrRentArena()).TryChargeHeld(bytes);
+    // Under the lock, as RegisterForCleanup: a release between finding the arena and charging it would otherwise charge
+    // whichever request the pooled arena serves next.
+    bool IQuotaSource.TryChargeHeld(long bytes)
+    {
+        lock (this)
+        {
+            return ((IQuotaSource)GetOrRentArenaLocked()).TryChargeHeld(bytes);
+        }
+    }
 
     void IQuotaSource.ReleaseHeld(long bytes)
     {
