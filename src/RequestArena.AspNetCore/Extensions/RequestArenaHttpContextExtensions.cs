@@ -6,6 +6,10 @@ namespace Microsoft.AspNetCore.Http;
 /// <summary>Reaches the current request's arena from an <see cref="HttpContext"/>.</summary>
 public static class RequestArenaHttpContextExtensions
 {
+    // The allocator this thread's last GetRequestArena answered with (see GetRequestArena).
+    [ThreadStatic]
+    private static RequestArenaAllocator? t_last;
+
     /// <summary>
     /// Returns the request's allocator: the same object as <see cref="IRequestArenaFeature.Allocator"/> and an injected
     /// <see cref="IModuleAllocator"/> during this request. Memory from it is released once the response has been sent.
@@ -23,7 +27,7 @@ public static class RequestArenaHttpContextExtensions
         // The thread's last answer, if it is still this request's: a feature lookup costs a dictionary probe, and
         // handlers call this per allocation. An allocator names the context it serves and stops serving when its
         // request leaves the middleware or ends, so a context reused by the server for another request never gets it.
-        if (RequestArenaLookupCache.Last is { } last && last.Context == context && last.IsServing)
+        if (t_last is { } last && last.Context == context && last.IsServing)
         {
             return last;
         }
@@ -40,7 +44,7 @@ public static class RequestArenaHttpContextExtensions
         IModuleAllocator allocator = feature.Allocator;
         if (allocator is RequestArenaAllocator known)
         {
-            RequestArenaLookupCache.Last = known;
+            t_last = known;
         }
 
         return allocator;
