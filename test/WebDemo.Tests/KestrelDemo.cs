@@ -14,10 +14,16 @@ internal sealed class KestrelDemo : WebApplicationFactory<Program>
     public KestrelDemo(Dictionary<string, string>? settings = null)
     {
         _settings = settings ?? [];
-        this.UseKestrel(0);
+        // Not UseKestrel(port): the factory then rewrites the server's addresses after Build, while the demo's own
+        // entry point is already starting the host on another thread, and the two can interleave into a second address.
+        // The address comes from configuration instead, which the host reads before it starts.
+        this.UseKestrel();
         StartServer();
-        BaseAddress = new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        string[] addresses = [.. Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
+        Assert.True(addresses.Length == 1, $"expected one address, got: {string.Join(", ", addresses)}");
+        BaseAddress = new Uri(addresses[0]);
         Assert.Equal("127.0.0.1", BaseAddress.Host);
+        Assert.NotEqual(0, BaseAddress.Port);
     }
 
     public Uri BaseAddress { get; }

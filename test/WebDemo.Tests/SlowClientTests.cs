@@ -50,7 +50,7 @@ public sealed class SlowClientTests
             stalled.Add(await SendHeadersAsync(demo.BaseAddress, "arena", extraBytes: 100));
 
             // Every stalled request is inside its handler (the stats request itself is one more).
-            await WaitUntilAsync(() => ActiveRequests(active) >= stalled.Count, "the stalled requests to reach their handlers");
+            await Eventually.WaitUntilAsync(() => ActiveRequests(active) >= stalled.Count, "the stalled requests to reach their handlers");
             JsonElement two = await WaitForPoolAsync(client, p => p.GetProperty("slabsInUse").GetInt64() >= before.GetProperty("slabsInUse").GetInt64() + 2);
 
             // While they wait, the server serves everyone else.
@@ -158,19 +158,7 @@ public sealed class SlowClientTests
     private static async Task<JsonElement> WaitForPoolAsync(HttpClient client, Func<JsonElement, bool> condition)
     {
         JsonElement pool = default;
-        await WaitUntilAsync(async () => condition(pool = await PoolAsync(client)), "the pool figures");
+        await Eventually.WaitUntilAsync(async () => condition(pool = await PoolAsync(client)), "the pool figures");
         return pool;
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
     }
 }
