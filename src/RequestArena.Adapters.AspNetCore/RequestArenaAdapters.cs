@@ -87,19 +87,11 @@ internal sealed class RequestArenaAdapters
     private T Attach<T>(T adapter)
         where T : IDisposable
     {
-        if (_handle is RequestArenaAllocator allocator)
+        // A handle that is a cleanup registry has taken the adapter's registration in the adapter's constructor, and
+        // refused it with ObjectDisposedException had the request already ended. Any other handle cannot release it,
+        // so the response does.
+        if (_handle is not ICleanupRegistry)
         {
-            // Had the request ended between renting and registering, the arena's cleanups would already have run;
-            // an adapter nobody will release must not be handed out.
-            if (!allocator.IsActive)
-            {
-                adapter.Dispose();
-                throw new ObjectDisposedException(nameof(IModuleAllocator), "The request has completed (or its endpoint failed) and its arena has been released; adapters are available only while the request runs.");
-            }
-        }
-        else
-        {
-            // A handle of unknown kind: release with the response instead.
             _context.Response.RegisterForDispose(adapter);
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using RequestArena.Adapters;
@@ -11,8 +12,9 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="BidiAllocator"/>, <see cref="RpcScopeEnvironment"/> and <see cref="NdisMemoryAllocator"/> as
     /// scoped services over the current request's arena (call <c>AddRequestArena()</c> and <c>UseRequestArena()</c>
-    /// too), and makes each request the RPC stub: inside a request, <see cref="RpcScopeAllocator"/> finds the request's
-    /// environment without <see cref="RpcScopeAllocator.EnableAllocate()"/>.
+    /// too), and makes each request of this application the RPC stub: inside such a request, <see cref="RpcScopeAllocator"/>
+    /// finds the request's environment without <see cref="RpcScopeAllocator.EnableAllocate()"/>. Nothing outside the
+    /// application changes: another host in the same process that did not add the adapters has no request environment.
     /// </summary>
     /// <remarks>
     /// Each adapter is created the first time a request asks for it (from DI or the <c>HttpContext</c> extensions,
@@ -31,7 +33,7 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
         services.TryAddScoped(static sp => Adapters(sp).Bidi);
         services.TryAddScoped(static sp => Adapters(sp).Rpc);
         services.TryAddScoped(static sp => Adapters(sp).Ndis);
-        RequestArenaRpcFallback.Install();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RequestArenaRpcStubStartupFilter>());
         return services;
     }
 

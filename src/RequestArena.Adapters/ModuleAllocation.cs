@@ -13,13 +13,13 @@ internal enum AllocationFailure
 
 internal static class ModuleAllocation
 {
-    // The slow path shared by the adapters. An Arena is asked with TryAllocateMemory so a quota breach costs no
-    // exception; any other IModuleAllocator can only say so by throwing.
+    // The slow path shared by the adapters. An arena allocator is asked with TryAllocateMemory so a quota breach costs
+    // no exception; any other IModuleAllocator can only say so by throwing.
     public static AllocationFailure TryAllocate(IModuleAllocator allocator, int size, out Memory<byte> memory)
     {
         try
         {
-            if (allocator is Arena arena)
+            if (allocator is IArenaAllocator arena)
             {
                 return arena.TryAllocateMemory(size, out memory) ? AllocationFailure.None : AllocationFailure.Quota;
             }

@@ -20,7 +20,7 @@ namespace RequestArena;
 /// allocation path never touches the memory it returns.
 /// </para>
 /// </remarks>
-public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, IQuotaSource, IDisposable
+public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDisposable
 {
     // The first chunk a thread carves in a cycle after a cycle that hopped threads: half a slab (at most 32 KiB), so a
     // request that hops again still finds the other half free. After a single-thread cycle the first chunk takes the
@@ -239,8 +239,21 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
     /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
-    public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory)
+    public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory) => TryAllocateMemory(cbAllocation, AnyCycle, out memory);
+
+    /// <summary>
+    /// Like <see cref="TryAllocateMemory(int, out Memory{byte})"/>, for a caller whose right to allocate ends with one
+    /// cycle of the arena (see <see cref="AllocateMemory(int, long)"/>).
+    /// </summary>
+    /// <param name="cbAllocation">The number of bytes.</param>
+    /// <param name="cycle">The value of <see cref="Cycle"/> the caller started in.</param>
+    /// <param name="memory">Exactly <paramref name="cbAllocation"/> bytes, or empty when the method returns false.</param>
+    /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The cycle has ended, or the arena has been disposed.</exception>
+    public bool TryAllocateMemory(int cbAllocation, long cycle, out Memory<byte> memory)
     {
+        // As in AllocateMemory(int, long): a chunk with room belongs to the current cycle.
         ArenaChunk? chunk = FindChunk();
         if (chunk is not null && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
@@ -248,7 +261,7 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
             return true;
         }
 
-        return TryAllocateMemorySlow(cbAllocation, chunk, out memory);
+        return TryAllocateMemorySlow(cbAllocation, chunk, cycle, out memory);
     }
 
     /// <summary>
@@ -427,12 +440,7 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
     {
         if (cbAllocation <= 0)
         {
-            if (cycle != AnyCycle && cycle != Volatile.Read(ref _cycle))
-            {
-                ThrowHelper.ThrowCycleEnded();
-            }
-
-            return EmptyOrThrow(cbAllocation);
+            return EmptyOrThrow(cbAllocation, cycle);
         }
 
         TryAllocateCore(cbAllocation, _alignment, throwOnLimit: true, chunk, out Region region, cycle);
@@ -440,15 +448,15 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryAllocateMemorySlow(int cbAllocation, ArenaChunk? chunk, out Memory<byte> memory)
+    private bool TryAllocateMemorySlow(int cbAllocation, ArenaChunk? chunk, long cycle, out Memory<byte> memory)
     {
         if (cbAllocation <= 0)
         {
-            memory = EmptyOrThrow(cbAllocation);
+            memory = EmptyOrThrow(cbAllocation, cycle);
             return true;
         }
 
-        if (!TryAllocateCore(cbAllocation, _alignment, throwOnLimit: false, chunk, out Region region, AnyCycle))
+        if (!TryAllocateCore(cbAllocation, _alignment, throwOnLimit: false, chunk, out Region region, cycle))
         {
             memory = default;
             return false;
@@ -472,11 +480,16 @@ public sealed unsafe partial class Arena : IModuleAllocator, ICleanupRegistry, I
         return new Span<T>(region.Base + region.Offset, count);
     }
 
-    private Memory<byte> EmptyOrThrow(long size)
+    private Memory<byte> EmptyOrThrow(long size, long cycle = AnyCycle)
     {
         if (size < 0)
         {
             ThrowHelper.ThrowNegativeSize("cbAllocation", size);
+        }
+
+        if (cycle != AnyCycle && cycle != Volatile.Read(ref _cycle))
+        {
+            ThrowHelper.ThrowCycleEnded();
         }
 
         if (Volatile.Read(ref _disposed))

@@ -68,6 +68,60 @@ public sealed class RequestArenaAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void TryAllocateMemory_OverLimit_ReturnsFalseAndStaysUsable()
+    {
+        IArenaAllocator allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 100);
+
+        Assert.False(allocator.TryAllocateMemory(101, out Memory<byte> refused));
+        Assert.True(refused.IsEmpty);
+        Assert.True(allocator.TryAllocateMemory(100, out Memory<byte> memory));
+        Assert.Equal(100, memory.Length);
+        Assert.False(allocator.TryAllocateMemory(1, out _));
+        ((RequestArenaAllocator)allocator).Release();
+
+        Assert.Equal(1, Statistics.GetSnapshot().LimitExceeded);
+    }
+
+    [Fact]
+    public void TryAllocateMemory_AfterRelease_ThrowsAndLeavesTheNextRequestsArenaAlone()
+    {
+        var first = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+        first.AllocateMemory(64);
+        first.Release();
+        var second = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+        second.AllocateMemory(32);
+
+        Assert.Throws<ObjectDisposedException>(() => first.TryAllocateMemory(1000, out _));
+        Assert.Throws<ObjectDisposedException>(() => first.TryAllocateMemory(0, out _));
+        Assert.Equal(32, second.AllocatedBytes);
+        second.Release();
+    }
+
+    [Fact]
+    public void TryAllocateMemory_BeforeAnyAllocation_RentsTheRequestsArena()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+
+        Assert.True(allocator.TryAllocateMemory(48, out Memory<byte> memory));
+
+        Assert.Equal(48, memory.Length);
+        Assert.Equal(48, allocator.AllocatedBytes);
+        allocator.Release();
+        Assert.True(Released.Is(memory));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ZeroMemory_IsTheApplicationsOption(bool zero)
+    {
+        using ServiceProvider services = new ServiceCollection().AddRequestArena(o => o.ZeroMemory = zero).BuildServiceProvider();
+        var allocator = new RequestArenaAllocator(services.GetRequiredService<RequestArenaRuntime>(), new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+
+        Assert.Equal(zero, allocator.ZeroMemory);
+    }
+
+    [Fact]
     public void Suspend_ThenResume_SameAllocatorFreshMemoryNewLimit()
     {
         var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 10);

@@ -67,11 +67,12 @@ public sealed unsafe class BidiAllocator : IDisposable
     {
         ArgumentNullException.ThrowIfNull(allocator);
         _allocator = allocator;
-        if (allocator is Arena arena)
+        if (allocator is IArenaAllocator arena)
         {
             _zero = arena.ZeroMemory;
 
-            // Arena slabs are pinned for their whole life, so a block's address can be cached for clearing.
+            // Arena memory never moves, and the registration below stops this allocator before the memory is reclaimed,
+            // so a block's address can be cached for clearing.
             _knownPinned = true;
         }
         else

@@ -28,9 +28,10 @@ public static class RpcScopeAllocator
 {
     private static readonly AsyncLocal<RpcScopeEnvironment?> s_current = new();
 
-    // The hosting layer's way to offer the current request's environment to a flow that has none of its own. It
-    // only runs when the flow has no environment, so requests that never use RPC memory pay nothing for it.
-    private static Func<RpcScopeEnvironment?>? s_ambientFallback;
+    // Where a flow with no environment of its own finds its request's, as a hosting layer set it on the flow when the
+    // request began. Asked only when the flow has no environment, so requests that never use RPC memory create none.
+    // Flow-local rather than process-wide: only requests of a host that set it up act as the RPC stub.
+    private static readonly AsyncLocal<Func<RpcScopeEnvironment?>?> s_requestEnvironment = new();
 
     /// <summary>
     /// Establishes an environment for the current flow (<c>RpcSmEnableAllocate</c>) on <see cref="SlabPool.Shared"/>
@@ -154,9 +155,9 @@ public static class RpcScopeAllocator
         return RpcStatus.Ok;
     }
 
-    // Installed once by a hosting layer; the delegate must be cheap and return null outside its scope.
-    internal static void SetAmbientFallback(Func<RpcScopeEnvironment?> fallback) =>
-        Interlocked.CompareExchange(ref s_ambientFallback, fallback, null);
+    // Set by a hosting layer on the flow of each request it serves; the delegate must be cheap and return null when
+    // the flow is not inside one of its requests.
+    internal static void SetRequestEnvironmentSource(Func<RpcScopeEnvironment?> source) => s_requestEnvironment.Value = source;
 
     // Makes an environment the flow's own without the checks of SetThreadHandle (used by hosting on first use).
     internal static void SetCurrent(RpcScopeEnvironment environment) => s_current.Value = environment;
@@ -180,7 +181,7 @@ public static class RpcScopeAllocator
         return environment.AllocateForFlow(size, out status);
     }
 
-    private static RpcScopeEnvironment? Current() => s_current.Value ?? s_ambientFallback?.Invoke();
+    private static RpcScopeEnvironment? Current() => s_current.Value ?? s_requestEnvironment.Value?.Invoke();
 
     private static RpcScopeEnvironment? CurrentLive()
     {
@@ -190,7 +191,7 @@ public static class RpcScopeAllocator
             return environment;
         }
 
-        environment = s_ambientFallback?.Invoke();
+        environment = s_requestEnvironment.Value?.Invoke();
         return environment is not null && !environment.IsReleased ? environment : null;
     }
 }

@@ -69,14 +69,14 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="allocator"/> is null.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="allocator"/> is a disposed arena or an ended request's arena.</exception>
     public RpcScopeEnvironment(IModuleAllocator allocator)
-        : this(allocator, ownsArena: false)
+        : this(allocator, ownedArena: null)
     {
         // Chunks keep raw addresses of the allocator's memory: the environment must be released before that memory can
         // serve anyone else. An allocator that cannot say when that happens hands out memory the environment owns.
         (allocator as ICleanupRegistry)?.RegisterForCleanup(this);
     }
 
-    private RpcScopeEnvironment(IModuleAllocator allocator, bool ownsArena)
+    private RpcScopeEnvironment(IModuleAllocator allocator, Arena? ownedArena)
     {
         ArgumentNullException.ThrowIfNull(allocator);
         _allocator = allocator;
@@ -91,17 +91,15 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         _id = id;
         _newChunk = thread => new RpcChunk(this, _id, thread);
 
-        if (allocator is Arena arena)
-        {
-            // Arena slabs are pinned for their whole life, so a chunk's address can be kept.
-            _knownPinned = true;
-            _ownedArena = ownsArena ? arena : null;
-        }
+        // Arena memory never moves, and the environment is released before that memory is reclaimed (registered for
+        // cleanup, or owning the arena), so a chunk's address can be kept.
+        _knownPinned = allocator is IArenaAllocator;
+        _ownedArena = ownedArena;
     }
 
     // What RpcScopeAllocator.EnableAllocate establishes: an environment that owns its arena and gives it back when
     // disabled. A factory rather than a constructor overload, which would win overload resolution for every Arena.
-    internal static RpcScopeEnvironment CreateEnabled(Arena ownedArena) => new(ownedArena, ownsArena: true);
+    internal static RpcScopeEnvironment CreateEnabled(Arena ownedArena) => new(ownedArena, ownedArena);
 
     /// <summary>
     /// True when <see cref="RpcScopeAllocator.EnableAllocate()"/> established the environment, so

@@ -21,7 +21,7 @@ namespace RequestArena.AspNetCore;
 //
 // Deliberately not IDisposable: the request's DI scope disposes the IDisposable scoped services it created, and the
 // arena's lifetime belongs to the middleware alone (release after the response has been sent).
-internal sealed class RequestArenaAllocator : IModuleAllocator, ICleanupRegistry, IQuotaSource
+internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
 {
     private const int Active = 0;
     private const int Suspended = 1;
@@ -80,6 +80,27 @@ internal sealed class RequestArenaAllocator : IModuleAllocator, ICleanupRegistry
         }
 
         return AllocateMemoryFirst(cbAllocation);
+    }
+
+    // What every arena of the application's pool does, so it can be answered before the request rents one.
+    public bool ZeroMemory => _runtime.ArenaPool.Options.ZeroMemory;
+
+    // Bound to the request's cycle like AllocateMemory; rare enough (adapters' slow paths) to take the lock when the
+    // request has no arena yet.
+    public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory)
+    {
+        Arena? arena = Volatile.Read(ref _arena);
+        long cycle = _cycle;
+        if (arena is null)
+        {
+            lock (this)
+            {
+                arena = GetOrRentArenaLocked();
+                cycle = _cycle;
+            }
+        }
+
+        return arena.TryAllocateMemory(cbAllocation, cycle, out memory);
     }
 
     // Registers with the request's arena (renting it if the request has none yet), so whatever registers is disposed

@@ -184,6 +184,25 @@ public class ThreadIdentityTests
     }
 
     [Fact]
+    public void TryAllocateWithCycle_AfterReset_ThrowsAndChargesNothing()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool, new ArenaOptions { MaxBytes = 64 });
+        long cycle = arena.Cycle;
+        Assert.True(arena.TryAllocateMemory(32, cycle, out _));
+        Assert.False(arena.TryAllocateMemory(33, cycle, out Memory<byte> refused));
+        Assert.True(refused.IsEmpty);
+        arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => arena.TryAllocateMemory(32, cycle, out _));
+        Assert.Throws<ObjectDisposedException>(() => arena.TryAllocateMemory(0, cycle, out _));
+        Assert.Equal(0, arena.AllocatedBytes);
+        Assert.False(arena.LimitExceeded);
+        Assert.True(arena.TryAllocateMemory(64, arena.Cycle, out Memory<byte> all));
+        Assert.Equal(64, all.Length);
+    }
+
+    [Fact]
     public void AllocateWithCycle_OfAnotherArena_Throws()
     {
         using var pool = TestPools.Create();

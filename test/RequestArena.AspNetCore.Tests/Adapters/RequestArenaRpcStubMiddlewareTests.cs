@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using RequestArena.Adapters;
 
 namespace RequestArena.AspNetCore.Tests.Adapters;
 
 // Inside a request the request is the RPC stub: RpcScopeAllocator finds the request's environment with no Enable.
-public sealed class RequestArenaRpcFallbackTests
+public sealed class RequestArenaRpcStubMiddlewareTests
 {
     [Fact]
     public async Task InsideARequest_AllocateWorksWithoutEnable_AndUsesTheRequestsEnvironment()
@@ -124,5 +125,72 @@ public sealed class RequestArenaRpcFallbackTests
 
         Assert.Equal("False InvalidArg", b);
         Assert.Equal("a", await a);
+    }
+
+    [Fact]
+    public async Task AnotherHostWithoutTheAdapters_HasNoRequestEnvironment()
+    {
+        // Both hosts run the arena and fill IHttpContextAccessor; only the first added the adapters, and adding them
+        // must not make the second host's requests RPC stubs too.
+        await using var withAdapters = await AdapterTestHost.StartAsync(app => app.MapGet("/rpc", () =>
+        {
+            RpcScopeAllocator.Allocate(8, out RpcStatus status);
+            return status.ToString();
+        }));
+        await using var without = await AdapterTestHost.StartAsync(
+            app => app.MapGet("/rpc", () =>
+            {
+                RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                return status.ToString();
+            }),
+            services => services.AddHttpContextAccessor(),
+            addAdapters: false);
+
+        Assert.Equal("Ok", await withAdapters.Client.GetStringAsync("/rpc"));
+        Assert.Equal("NoEnvironment", await without.Client.GetStringAsync("/rpc"));
+        Assert.Equal("Ok", await withAdapters.Client.GetStringAsync("/rpc"));
+    }
+
+    [Fact]
+    public async Task InAMiddlewareAfterUseRequestArena_AllocateUsesTheRequestsEnvironment()
+    {
+        await using var host = await AdapterTestHost.StartAsync(app =>
+        {
+            app.Use(async (context, next) =>
+            {
+                Memory<byte> memory = RpcScopeAllocator.Allocate(16, out RpcStatus status);
+                bool same = ReferenceEquals(RpcScopeAllocator.GetThreadHandle(out _), context.GetRpcScopeEnvironment());
+                context.Response.Headers["X-Rpc"] = $"{status} {memory.Length} {same}";
+                await next(context);
+            });
+            app.MapGet("/", () => "ok");
+        });
+
+        using HttpResponseMessage response = await host.Client.GetAsync("/");
+
+        Assert.Equal("Ok 16 True", Assert.Single(response.Headers.GetValues("X-Rpc")));
+    }
+
+    [Fact]
+    public async Task KeepAliveRequestsOnKestrel_EachGetTheirOwnEnvironment()
+    {
+        var environments = new System.Collections.Concurrent.ConcurrentQueue<RpcScopeEnvironment>();
+        await using var host = await AdapterTestHost.StartAsync(
+            app => app.MapGet("/rpc", () =>
+            {
+                RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                environments.Enqueue(RpcScopeAllocator.GetThreadHandle(out _)!);
+                return status.ToString();
+            }),
+            kestrel: true);
+
+        // One client, so the requests share a connection, and with it whatever the server's connection flow carries.
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal("Ok", await host.Client.GetStringAsync("/rpc"));
+        }
+
+        Assert.Equal(3, environments.Distinct().Count());
+        Assert.True(await Captured<RpcScopeEnvironment>.EventuallyAsync(() => environments.All(e => e.IsReleased)));
     }
 }
