@@ -22,14 +22,14 @@ public sealed class SlabAllocator<T> : Allocator<T>
 
     /// <summary>
     /// Creates an allocator over <paramref name="source"/>. Blocks are cleared on hand-out unless
-    /// <paramref name="source"/> is a RequestArena <see cref="RequestArena.Arena"/> with
-    /// <see cref="RequestArena.Arena.ZeroMemory"/> on.
+    /// <paramref name="source"/> is an <see cref="IArenaAllocator"/> (an arena, a request's arena) with
+    /// <see cref="IArenaAllocator.ZeroMemory"/> on.
     /// </summary>
     /// <param name="source">Where blocks come from, and what releases them.</param>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is or contains a reference.</exception>
     public SlabAllocator(IModuleAllocator source)
-        : this(source, source is RequestArena.Arena { ZeroMemory: true })
+        : this(source, source is IArenaAllocator { ZeroMemory: true })
     {
     }
 

@@ -24,13 +24,13 @@ public sealed class SlabAllocatorFactory : AllocatorFactory
 
     /// <summary>
     /// Creates a factory over <paramref name="source"/> with <see cref="DefaultBlockSizeBytes"/> blocks. Blocks are
-    /// cleared on hand-out unless <paramref name="source"/> is a RequestArena <see cref="RequestArena.Arena"/> with
-    /// <see cref="RequestArena.Arena.ZeroMemory"/> on.
+    /// cleared on hand-out unless <paramref name="source"/> is an <see cref="IArenaAllocator"/> (an arena, a request's arena)
+    /// with <see cref="IArenaAllocator.ZeroMemory"/> on.
     /// </summary>
     /// <param name="source">Where blocks come from, and what releases them.</param>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
     public SlabAllocatorFactory(IModuleAllocator source)
-        : this(source, source is RequestArena.Arena { ZeroMemory: true }, DefaultBlockSizeBytes)
+        : this(source, source is IArenaAllocator { ZeroMemory: true }, DefaultBlockSizeBytes)
     {
     }
 

@@ -46,6 +46,26 @@ public sealed class RequestArenaMiddlewareTests
     }
 
     [Fact]
+    public async Task TryAllocateMemory_OverTheEndpointsQuota_ReturnsFalseAndTheRequestSucceeds()
+    {
+        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/try", (IModuleAllocator arena) =>
+        {
+            // The injected handle is an IArenaAllocator: a handler can ask for memory it can do without.
+            var arenaAllocator = Assert.IsAssignableFrom<IArenaAllocator>(arena);
+            bool big = arenaAllocator.TryAllocateMemory(8 * 1024, out _);
+            bool small = arenaAllocator.TryAllocateMemory(1024, out Memory<byte> memory);
+            return $"{big} {small} {memory.Length} {arenaAllocator.ZeroMemory}";
+        }).WithRequestArena(4 * 1024));
+
+        using HttpResponseMessage response = await host.Client.GetAsync("/try");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("False True 1024 True", await response.Content.ReadAsStringAsync());
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 1, "the request's arena is released");
+        Assert.Equal(1, host.Statistics.GetSnapshot().LimitExceeded);
+    }
+
+    [Fact]
     public async Task Allocate_AfterPreviousRequestWroteSameSlab_ReadsZero()
     {
         await using var host = await ArenaTestHost.StartAsync(app =>
