@@ -21,6 +21,22 @@ internal static class AllocationLoops
         return total;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> allocations of <paramref name="size"/> bytes through <see cref="IModuleAllocator"/>, then
+    /// a reset: the raw arena behind the same interface call a handler's injected allocator makes.
+    /// </summary>
+    public static long ArenaThroughInterfaceThenReset(IModuleAllocator allocator, Arena arena, int count, int size)
+    {
+        long total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            total += allocator.AllocateMemory(size).Length;
+        }
+
+        arena.Reset();
+        return total;
+    }
+
     /// <summary>One <c>new byte[size]</c> per slot of <paramref name="held"/>, each kept there.</summary>
     public static long NewArrays(byte[][] held, int size)
     {

@@ -34,6 +34,9 @@ public class HandlerPathBenchmarks
     private readonly byte[][] _held = new byte[Count][];
     private SlabPool _pool = null!;
     private Arena _arena = null!;
+
+    // The same arena typed as the interface, so the JIT knows no more of it than of a handler's injected allocator.
+    private IModuleAllocator _arenaAsInterface = null!;
     private ServiceProvider _services = null!;
     private InProcessRequests _getRequestArena = null!;
     private InProcessRequests _oneAllocation = null!;
@@ -51,6 +54,7 @@ public class HandlerPathBenchmarks
 
         // The middleware's defaults: zeroed, use after release detected.
         _arena = new Arena(_pool);
+        _arenaAsInterface = _arena;
 
         var services = new ServiceCollection();
         services.AddSingleton(new DiagnosticListener("RequestArena.Benchmarks"));
@@ -164,6 +168,9 @@ public class HandlerPathBenchmarks
 
     [Benchmark(Baseline = true, Description = "raw Arena + Reset")]
     public long RawArena() => AllocationLoops.ArenaThenReset(_arena, Count, Size);
+
+    [Benchmark(Description = "raw Arena through IModuleAllocator + Reset")]
+    public long RawArenaThroughInterface() => AllocationLoops.ArenaThroughInterfaceThenReset(_arenaAsInterface, _arena, Count, Size);
 
     [Benchmark(Description = "new byte[32]")]
     public long NewArray() => AllocationLoops.NewArrays(_held, Size);
