@@ -26,7 +26,7 @@ internal sealed record RunFigures(
     }
 
     // GC.GetTotalAllocatedBytes is not monotonic under Server GC's dynamic heap count (DATAS) on .NET 10: it sums
-    // only the heaps active at the moment (dotnet/runtime#131069, fixed in a later runtime). A run whose total went
+    // only the heaps active at the moment (a .NET 10 runtime bug, dotnet/runtime#131069). A run whose total went
     // down cannot be measured; it is left out of the medians rather than reported as a negative figure.
     private static double AllocatedDelta(StatsSample before, StatsSample after)
     {

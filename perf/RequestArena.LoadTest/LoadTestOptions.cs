@@ -7,8 +7,8 @@ internal sealed class LoadTestOptions
 {
     public string Driver { get; set; } = WrkDriver.IsInstalled() ? "wrk" : "builtin";
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(3);
-    // 3 s, not less: with 1 s the first measured round of the first mode (arena) ran ~40% slow in every run on
-    // 2 cores, paying for the tier-1 JIT work the other modes' warm-ups had queued.
+    // 3 s, not less: a shorter warm-up leaves the first measured round of the first mode paying for the tier-1 JIT work
+    // the other modes' warm-ups queued, which on 2 cores skews that mode's figures.
     public TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(3);
     public int Rounds { get; set; } = 3;
     public int[] Connections { get; set; } = [1, 16, 128];

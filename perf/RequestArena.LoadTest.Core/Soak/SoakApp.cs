@@ -298,7 +298,7 @@ internal static class SoakApp
             // Twice, with finalizers in between, so what a first collection only made finalizable is gone too. The
             // second is aggressive: it also gives the GC's free space back to the OS, so the working set measures what
             // the process keeps (a leak) rather than how much the collector chose to keep committed (which follows
-            // the machine's load: +5.6% between samples on a busy machine with forced collections, heap unchanged).
+            // the machine's load, not the heap).
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();

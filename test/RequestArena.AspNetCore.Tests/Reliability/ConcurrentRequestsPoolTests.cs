@@ -87,7 +87,7 @@ public sealed class ConcurrentRequestsPoolTests(ITestOutputHelper output)
         Assert.True(atPeak.PooledBytes <= Cap, $"pooled {atPeak.PooledBytes} B at the peak, cap {Cap} B");
         Assert.True(maxPooled <= Cap, $"pooled {maxPooled} B at some moment, cap {Cap} B");
 
-        // How many samples fit in the run depends on scheduling (26 to 61 on a quiet machine); one is enough to show the
+        // How many samples fit in the run depends on scheduling; one is enough to show the
         // sampler watched while requests held their arenas, and the peak itself was read by the 512th request.
         Assert.True(samples > 0, "the pool was never sampled during the run");
 

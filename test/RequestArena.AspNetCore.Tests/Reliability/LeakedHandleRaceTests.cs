@@ -6,8 +6,8 @@ namespace RequestArena.AspNetCore.Tests.Reliability;
 
 /// <summary>
 /// A request's handle kept by a background thread that keeps allocating while the request is released: the race the
-/// end-to-end tests can only hit by chance, driven here a thousand times on the middleware's own allocator. Before the
-/// fix it failed within the first 10 to 500 trials.
+/// end-to-end tests can only hit by chance, driven here a thousand times on the middleware's own allocator, so a handle
+/// that could still reach its pooled arena after the release fails within the run.
 /// </summary>
 [Collection(ReliabilityCollection.Name)]
 public sealed class LeakedHandleRaceTests(ITestOutputHelper output)

@@ -213,7 +213,7 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
         Assert.Equal(0, provider.BlocksInUse);
     }
 
-    // A sparse backing file failed only when a page was first touched: on a full memory file system that was a fatal
+    // A sparse backing file would fail only when a page is first touched: on a full memory file system that is a fatal
     // fault (SIGBUS), the process killed by a plain allocation. The child process is the one that would die.
     [TmpfsFact]
     public void FullMemoryFileSystem_ThirdSlabRefusedWithResources_ProcessLivesAndArenaStaysUsable()
