@@ -80,6 +80,26 @@ public class ArenaPoolTests
         Assert.Equal(0, slabs.GetStatistics().ProviderAllocatedBytes);
     }
 
+    [Fact]
+    public void Options_ChangedByTheCaller_ChangeNothingInThePool()
+    {
+        using var slabs = TestPools.Create(provider: NativeMemorySlabProvider.Instance);
+        var pool = new ArenaPool(slabs);
+        ArenaOptions copy = pool.Options;
+
+        // Neither may reach an arena the pool creates later: the first would leak bytes between requests, the second
+        // would skip the validation that refuses unchecked memory over slabs that are freed when dropped.
+        copy.ZeroMemory = false;
+        copy.DetectUseAfterRelease = false;
+        Arena arena = pool.Rent();
+
+        Assert.True(arena.ZeroMemory);
+        Assert.True(pool.Options.ZeroMemory);
+        Assert.True(pool.Options.DetectUseAfterRelease);
+        Assert.NotSame(pool.Options, pool.Options);
+        pool.Return(arena);
+    }
+
     private sealed class Throwing : IDisposable
     {
         public void Dispose() => throw new InvalidOperationException("cleanup failed");

@@ -15,6 +15,7 @@ internal sealed class RequestArenaRuntime
         RequestArenaOptions value = options.Value;
         MaxBytesPerRequest = value.MaxBytesPerRequest;
         LimitExceededStatusCode = value.LimitExceededStatusCode;
+        ZeroMemory = value.ZeroMemory;
         ArenaPool = pools.ArenaPool;
         Metrics = metrics;
         Logger = loggerFactory.CreateLogger<RequestArenaMiddleware>();
@@ -23,6 +24,8 @@ internal sealed class RequestArenaRuntime
     public long MaxBytesPerRequest { get; }
 
     public int LimitExceededStatusCode { get; }
+
+    public bool ZeroMemory { get; }
 
     public ArenaPool ArenaPool { get; }
 

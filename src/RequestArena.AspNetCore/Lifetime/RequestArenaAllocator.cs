@@ -83,7 +83,7 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
     }
 
     // What every arena of the application's pool does, so it can be answered before the request rents one.
-    public bool ZeroMemory => _runtime.ArenaPool.Options.ZeroMemory;
+    public bool ZeroMemory => _runtime.ZeroMemory;
 
     // Bound to the request's cycle like AllocateMemory; rare enough (adapters' slow paths) to take the lock when the
     // request has no arena yet.

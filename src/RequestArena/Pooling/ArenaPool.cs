@@ -9,6 +9,7 @@ namespace RequestArena;
 public sealed class ArenaPool
 {
     private readonly ObjectPool<Arena> _pool;
+    private readonly ArenaOptions _options;   // validated once, in the constructor, and never handed out
 
     /// <summary>Creates a pool of arenas.</summary>
     /// <param name="slabPool">Where the arenas rent slabs.</param>
@@ -22,18 +23,22 @@ public sealed class ArenaPool
     {
         ArgumentNullException.ThrowIfNull(slabPool);
         ArgumentOutOfRangeException.ThrowIfNegative(maximumRetained);
-        Options = options?.Clone() ?? new ArenaOptions();
-        Options.Validate(slabPool);
+        _options = options?.Clone() ?? new ArenaOptions();
+        _options.Validate(slabPool);
         SlabPool = slabPool;
         MaximumRetained = maximumRetained == 0 ? Environment.ProcessorCount * 4 : maximumRetained;
-        _pool = new DefaultObjectPool<Arena>(new Policy(slabPool, Options), MaximumRetained);
+        _pool = new DefaultObjectPool<Arena>(new Policy(slabPool, _options), MaximumRetained);
     }
 
     /// <summary>The slab pool the arenas share.</summary>
     public SlabPool SlabPool { get; }
 
-    /// <summary>A copy of the options every arena gets.</summary>
-    public ArenaOptions Options { get; }
+    /// <summary>A copy of the options every arena gets; changing it changes nothing in the pool.</summary>
+    /// <remarks>
+    /// A fresh copy on every read: the pool's own options were validated against its slab pool once, and an arena
+    /// created later must not get options that skipped that validation.
+    /// </remarks>
+    public ArenaOptions Options => _options.Clone();
 
     /// <summary>Idle arenas kept at most.</summary>
     public int MaximumRetained { get; }
