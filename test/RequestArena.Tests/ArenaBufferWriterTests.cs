@@ -37,6 +37,34 @@ public class ArenaBufferWriterTests
     }
 
     [Fact]
+    public void Advance_AfterTheArenaWasReset_ThrowsAndCountsNothing()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena);
+        writer.GetSpan(8);
+        arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => writer.Advance(8));
+        Assert.Equal(0, writer.WrittenCount);
+        writer.Advance(0);
+    }
+
+    [Fact]
+    public void Utf8JsonWriter_KeptPastAReset_FlushThrows()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena);
+        var json = new Utf8JsonWriter(writer);
+        json.WriteStartArray();
+        json.WriteNumberValue(1);
+        arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => json.WriteNumberValue(2));
+        Assert.Throws<ObjectDisposedException>(() => json.Flush());
+        Assert.Equal(0, writer.WrittenCount);
+    }
+
+    [Fact]
     public void SingleBlock_WrittenSequenceIsOneSegment()
     {
         using var arena = new Arena(TestPools.Create());

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RequestArena;
 
@@ -75,11 +76,20 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or past the room left.</exception>
+    /// <exception cref="ObjectDisposedException">The arena the block came from has been reset or released.</exception>
     public void Advance(int count)
     {
         if ((uint)count > (uint)(_current.Length - _currentWritten))
         {
             ThrowAdvance(count);
+        }
+
+        // Advancing touches no memory, so a writer kept past its arena's release (or a JSON writer over it flushing)
+        // would count bytes into a dead block without a word; it fails as every other use of that memory does.
+        if (count != 0 && MemoryMarshal.TryGetMemoryManager<byte, SlabLease>(_current, out SlabLease? lease) && lease.IsReleased)
+        {
+            ThrowHelper.ThrowMemoryReleased();
         }
 
         _currentWritten += count;

@@ -20,6 +20,10 @@ public class KeptAdapterTests
     [InlineData("rpc")]
     [InlineData("ndis")]
     [InlineData("handle")]
+    [InlineData("handle-try")]
+    [InlineData("writer")]
+    [InlineData("json")]
+    [InlineData("memory-pool")]
     public async Task KeptPastItsRequest_RefusesAndLeavesTheNextRequestsBytesAlone(string kind)
     {
         object? kept = null;
@@ -33,6 +37,10 @@ public class KeptAdapterTests
                     "bidi" => KeepBidi(handle),
                     "rpc" => KeepRpc(handle),
                     "ndis" => KeepNdis(handle),
+                    "writer" => KeepWriter(handle),
+                    "json" => KeepJson(handle),
+                    "memory-pool" => KeepMemoryPool(handle),
+                    "handle-try" => new KeptArenaAllocator((IArenaAllocator)handle),
                     _ => handle,
                 };
                 return "kept";
@@ -68,6 +76,10 @@ public class KeptAdapterTests
         BidiAllocator bidi => bidi.IsDisposed,
         RpcScopeEnvironment rpc => rpc.IsReleased,
         NdisMemoryAllocator ndis => ndis.IsDisposed,
+        ArenaBufferWriter writer => AllRefused(() => _ = writer.WrittenSequence.First.Span),
+        KeptJson json => AllRefused(() => _ = json.Writer.WrittenSequence.First.Span),
+        KeptMemoryPool pool => AllRefused(() => _ = pool.Rented.Memory.Span),
+        KeptArenaAllocator arena => ((RequestArenaAllocator)arena.Allocator).IsReleased,
         _ => ((RequestArenaAllocator)kept).IsReleased,
     };
 
@@ -94,10 +106,75 @@ public class KeptAdapterTests
         return ndis;
     }
 
+    private static ArenaBufferWriter KeepWriter(IModuleAllocator handle)
+    {
+        // Written into, so the writer holds a block with room left: its next write would go there without asking.
+        var writer = new ArenaBufferWriter(handle, initialBlockSize: 4096);
+        "kept"u8.CopyTo(writer.GetSpan(4));
+        writer.Advance(4);
+        return writer;
+    }
+
+    private static KeptJson KeepJson(IModuleAllocator handle)
+    {
+        // Written into and not flushed, so the JSON writer holds the window its buffer writer handed it.
+        ArenaBufferWriter writer = KeepWriter(handle);
+        var json = new System.Text.Json.Utf8JsonWriter(writer);
+        json.WriteStartArray();
+        json.WriteNumberValue(1);
+        return new KeptJson(writer, json);
+    }
+
+    private static KeptMemoryPool KeepMemoryPool(IModuleAllocator handle)
+    {
+        var pool = new ArenaMemoryPool(handle);
+        IMemoryOwner<byte> rented = pool.Rent(64);
+        rented.Memory.Span.Fill(1);
+        return new KeptMemoryPool(pool, rented);
+    }
+
+    // True when each call ends in ObjectDisposedException; a call that succeeds makes it false, and any other exception
+    // escapes and fails the row. (Also how a kept writer or pool shows that its request has ended: the memory it
+    // handed out throws.)
+    private static bool AllRefused(params Action[] calls)
+    {
+        foreach (Action call in calls)
+        {
+            try
+            {
+                call();
+                return false;
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        return true;
+    }
+
     private static string UseKept(object kept)
     {
         switch (kept)
         {
+            case ArenaBufferWriter writer:
+                return $"refused={AllRefused(
+                    () => writer.GetSpan(16).Fill(0xEE),
+                    () => writer.GetMemory(16).Span.Fill(0xEE),
+                    () => writer.GetSpan(100_000).Fill(0xEE))}";
+            case KeptJson json:
+                return $"refused={AllRefused(
+                    () => json.Json.WriteStringValue(new string('x', 64)),
+                    () => json.Json.Flush())}";
+            case KeptMemoryPool pool:
+                return $"refused={AllRefused(
+                    () => pool.Rented.Memory.Span.Fill(0xEE),
+                    () => pool.Pool.Rent(64).Memory.Span.Fill(0xEE))}";
+            case KeptArenaAllocator arena:
+                return $"refused={AllRefused(
+                    () => arena.Allocator.TryAllocateMemory(16, out _),
+                    () => arena.Allocator.TryAllocateMemory(0, out _),
+                    () => arena.Allocator.RegisterForCleanup(new MemoryStream()))}";
             case BidiAllocator bidi:
                 BidiBlock block = bidi.Allocate(48);
                 BidiBlock big = bidi.Allocate(20_000);
@@ -123,4 +200,10 @@ public class KeptAdapterTests
                 }
         }
     }
+
+    private sealed record KeptJson(ArenaBufferWriter Writer, System.Text.Json.Utf8JsonWriter Json);
+
+    private sealed record KeptMemoryPool(ArenaMemoryPool Pool, IMemoryOwner<byte> Rented);
+
+    private sealed record KeptArenaAllocator(IArenaAllocator Allocator);
 }
