@@ -3,7 +3,7 @@ using System.Globalization;
 namespace RequestArena.LoadTest;
 
 /// <summary>Measures one scenario at one concurrency: a warm-up per mode, then interleaved rounds in rotating order.</summary>
-internal sealed class LoadRunner(AppUnderTest app, ILoadDriver driver, LoadTestOptions options)
+internal sealed class LoadRunner(ModeServers servers, ILoadDriver driver, LoadTestOptions options)
 {
     /// <summary>Checks that every mode of <paramref name="scenario"/> answers before load is put on it.</summary>
     /// <exception cref="ScenarioUnavailableException">The application refused one of the modes.</exception>
@@ -11,7 +11,7 @@ internal sealed class LoadRunner(AppUnderTest app, ILoadDriver driver, LoadTestO
     {
         foreach (string mode in scenario.Modes)
         {
-            await app.CheckAsync(scenario, mode);
+            await (await servers.ForAsync(mode)).CheckAsync(scenario, mode);
         }
     }
 
@@ -23,6 +23,7 @@ internal sealed class LoadRunner(AppUnderTest app, ILoadDriver driver, LoadTestO
         // Warm-up per mode: JIT tiering, pools and connection set-up are not measured.
         foreach (string mode in scenario.Modes)
         {
+            AppUnderTest app = await servers.ForAsync(mode);
             await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.WarmUp, options.MaxRequests);
         }
 
@@ -33,6 +34,7 @@ internal sealed class LoadRunner(AppUnderTest app, ILoadDriver driver, LoadTestO
         {
             foreach (string mode in Scenario.RoundOrder(scenario.Modes, round))
             {
+                AppUnderTest app = await servers.ForAsync(mode);
                 StatsSample before = await app.GetStatsAsync();
                 DriverResult result = await driver.RunAsync(new Uri(app.BaseAddress, scenario.PathFor(mode)), scenario.Method, body, connections, options.Duration, options.MaxRequests);
                 StatsSample after = await app.GetStatsAsync();

@@ -17,6 +17,9 @@ internal sealed class LoadTestOptions
     public string OutputDirectory { get; set; } = Path.Combine("perf", "results");
     public string? AppPath { get; set; }
 
+    /// <summary>Every mode in one WebDemo process instead of one process per mode (see <see cref="ModeServers"/>).</summary>
+    public bool SharedServer { get; set; }
+
     /// <summary>The sweep of the records scenario over allocations per request and over connections.</summary>
     public bool Sweep { get; set; }
 
@@ -82,6 +85,9 @@ internal sealed class LoadTestOptions
                     options.Rounds = 2;
                     options.Connections = [16];
                     options.Scenarios = ["records-2000", "report-200", "hello"];
+                    break;
+                case "--shared-server":
+                    options.SharedServer = true;
                     break;
                 case "--sweep":
                     options.Sweep = true;
@@ -168,6 +174,7 @@ internal sealed class LoadTestOptions
           --max-requests N         cap per run, whichever of time and count comes first (default 2000000)
           --out DIR                where results.json and chart.svg go (default perf/results)
           --app PATH               WebDemo.dll to run (default: the one built with this project)
+          --shared-server          every mode in one WebDemo process (default: one process per mode)
           --quick                  records-2000, report-200 and hello at 16 connections, 2 rounds of 2 s
           --sweep                  records at --sweep-allocations 12,100,1000,10000 (at --sweep-fixed-connections 16)
                                    and at --sweep-connections 1,4,16,64,128 (at --sweep-fixed-allocations 1000);

@@ -27,10 +27,10 @@ if (driver is WrkDriver && !WrkDriver.IsInstalled())
 
 string appPath = options.AppPath ?? AppUnderTest.DefaultAppPath();
 Console.Error.WriteLine($"starting {appPath}");
-await using AppUnderTest app = await AppUnderTest.StartAsync(appPath);
-Console.Error.WriteLine($"WebDemo on {app.BaseAddress}; driver {driver.Name}; {options.Rounds} rounds of {options.Duration.TotalSeconds:0.#} s per mode, warm-up {options.WarmUp.TotalSeconds:0.#} s per mode");
+await using var servers = new ModeServers(appPath, options.SharedServer);
+Console.Error.WriteLine($"driver {driver.Name}; {options.Rounds} rounds of {options.Duration.TotalSeconds:0.#} s per mode, warm-up {options.WarmUp.TotalSeconds:0.#} s per mode; {(options.SharedServer ? "one server for every mode" : "one server per mode")}");
 
-var runner = new LoadRunner(app, driver, options);
+var runner = new LoadRunner(servers, driver, options);
 if (options.Sweep)
 {
     try
@@ -66,9 +66,9 @@ foreach (string name in options.Scenarios)
 
 List<ModeSummary> summaries = [.. runs.GroupBy(r => (r.Scenario, r.Connections, r.Mode)).Select(g => ModeSummary.Of([.. g]))];
 List<BarCheck> bars = [.. BarCheck.Evaluate(summaries, runs)];
-StatsSample final = await app.GetStatsAsync();
+StatsSample final = await (await servers.ForAsync(runs[0].Mode)).GetStatsAsync();
 string conditions = string.Create(CultureInfo.InvariantCulture,
-    $"Driver {driver.Name}, loopback 127.0.0.1, {Environment.ProcessorCount} cores shared by server and driver, {(final.ServerGc ? "Server" : "Workstation")} GC, {RuntimeInformation.FrameworkDescription}; {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0.#} s per mode after {options.WarmUp.TotalSeconds:0.#} s warm-up; medians (min–max). {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+    $"Driver {driver.Name}, loopback 127.0.0.1, {Environment.ProcessorCount} cores shared by server and driver, {(options.SharedServer ? "one server process for every mode" : "one server process per mode")}, {(final.ServerGc ? "Server" : "Workstation")} GC, {RuntimeInformation.FrameworkDescription}; {options.Rounds} interleaved rounds of {options.Duration.TotalSeconds:0.#} s per mode after {options.WarmUp.TotalSeconds:0.#} s warm-up; medians (min–max). {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
 string markdown = Report.Markdown(summaries, bars, conditions);
 Console.WriteLine(markdown);
 
