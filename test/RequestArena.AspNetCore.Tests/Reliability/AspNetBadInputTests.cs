@@ -264,6 +264,10 @@ public sealed class AspNetBadInputTests
         await host.Client.GetStringAsync("/capture");
         await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 1, "the capturing request is released");
 
+        // The request is over only once the server has disposed its HttpContext, which comes after every OnCompleted
+        // callback, the arena's release among them, and so possibly after the statistics already show the release.
+        await Released.WaitUntilAsync(() => IsDisposed(captured!.Context), "the capturing request's HttpContext is disposed");
+
         string outcome = Accepted;
         try
         {
@@ -328,6 +332,19 @@ public sealed class AspNetBadInputTests
     {
         string body = await host.Client.GetStringAsync("/alloc/100");
         return body == "100" ? null : $"a fresh request answered '{body}'";
+    }
+
+    private static bool IsDisposed(HttpContext context)
+    {
+        try
+        {
+            _ = context.Features;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
     }
 
     // One line, so an outcome can travel in a response body ahead of the damage report.
