@@ -41,7 +41,8 @@ public sealed class IRequestArenaFeatureTests
         }));
 
         Assert.Equal("300", await host.Client.GetStringAsync("/"));
-        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 1, "the arena is released");
+        await host.WaitForReleasesAsync(1);
+        Assert.Equal(1, host.Statistics.GetSnapshot().Requests);
         Assert.Equal(300, host.Statistics.GetSnapshot().TotalBytes);
     }
 

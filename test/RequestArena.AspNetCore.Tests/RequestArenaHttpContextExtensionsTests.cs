@@ -48,7 +48,7 @@ public sealed class RequestArenaHttpContextExtensionsTests
 
         object[] allocators = [.. seen];
         Assert.Equal(5, allocators.Distinct(ReferenceEqualityComparer.Instance).Count());
-        Assert.True(await Adapters.Captured<object>.EventuallyAsync(() => allocators.All(a => ((RequestArenaAllocator)a).IsReleased)));
+        await Released.WaitUntilAsync(() => allocators.All(a => ((RequestArenaAllocator)a).IsReleased), "every allocator is released");
     }
 
     [Fact]

@@ -132,9 +132,10 @@ public sealed class RequestArenaStatisticsTests : IDisposable
         await host.Client.GetStringAsync("/alloc/6000");
         await host.Client.GetStringAsync("/none");
         await host.Client.GetAsync("/alloc/20000");
-        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 3, "three arenas are released");
+        await host.WaitForReleasesAsync(3);
 
         RequestArenaStatisticsSnapshot snapshot = host.Statistics.GetSnapshot();
+        Assert.Equal(3, snapshot.Requests);
         Assert.Equal(8000, snapshot.TotalBytes);
         Assert.Equal(0, snapshot.MinBytes);
         Assert.Equal(6000, snapshot.MaxBytes);

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace WebDemo.Tests;
 
+[Collection(TelemetryCollection.Name)]
 public sealed partial class MetricsTests(DemoFactory factory) : IClassFixture<DemoFactory>
 {
     [Fact]
@@ -22,7 +23,8 @@ public sealed partial class MetricsTests(DemoFactory factory) : IClassFixture<De
             await client.GetByteArrayAsync("/api/report?items=200&alloc=arena");
         }
 
-        // The histogram is recorded when a request's arena is released, which can be after its response arrived.
+        // The histogram is recorded when a request's arena is released, and the request duration when the server
+        // disposes the request; both can come after its response arrived.
         string text = "";
         await Eventually.WaitUntilAsync(async () =>
         {
@@ -30,8 +32,8 @@ public sealed partial class MetricsTests(DemoFactory factory) : IClassFixture<De
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
             text = await response.Content.ReadAsStringAsync();
-            return CountRegex().IsMatch(text);
-        }, "the arena histogram in the scrape");
+            return CountRegex().IsMatch(text) && text.Contains("http_server_request_duration_seconds_bucket", StringComparison.Ordinal);
+        }, "the arena histogram and the request durations in the scrape");
 
         string[] buckets = [.. BucketRegex().Matches(text).Select(m => m.Value)];
         Assert.True(buckets.Length >= 5, $"{buckets.Length} bucket lines in:\n{text}");

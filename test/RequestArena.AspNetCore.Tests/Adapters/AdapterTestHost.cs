@@ -22,6 +22,8 @@ internal sealed class AdapterTestHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    public RequestArenaStatistics Statistics => App.Services.GetRequiredService<RequestArenaStatistics>();
+
     public static async Task<AdapterTestHost> StartAsync(
         Action<WebApplication> map,
         Action<IServiceCollection>? services = null,

@@ -31,7 +31,10 @@ public sealed class RequestArenaAdaptersTests
         Assert.Equal("used", await host.Client.GetStringAsync("/use"));
         Used used = await captured.Task;
 
-        Assert.True(await Captured<Used>.EventuallyAsync(() => used.Bidi.IsDisposed && used.Rpc.IsReleased && used.Ndis.IsDisposed));
+        // Not the adapters' flags: each is set as its adapter's release begins, and the arena's memory dies only after
+        // every adapter has been released. The request is recorded once all of that is done.
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 1, "the request's arena is released");
+        Assert.True(used.Bidi.IsDisposed && used.Rpc.IsReleased && used.Ndis.IsDisposed);
         BidiAllocator.SetLastError(Win32Error.Success);
         Assert.False(used.Bidi.Free(used.Block));
         Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
@@ -70,7 +73,7 @@ public sealed class RequestArenaAdaptersTests
         }
 
         Used used = await captured.Task;
-        Assert.True(await Captured<Used>.EventuallyAsync(() => used.Bidi.IsDisposed && used.Rpc.IsReleased && used.Ndis.IsDisposed));
+        await Released.WaitUntilAsync(() => used.Bidi.IsDisposed && used.Rpc.IsReleased && used.Ndis.IsDisposed, "the adapters are released");
         Assert.Equal(0, used.Ndis.NativeBytesInUse);
         Assert.Throws<ObjectDisposedException>(() => used.Native.Span.Length);
     }

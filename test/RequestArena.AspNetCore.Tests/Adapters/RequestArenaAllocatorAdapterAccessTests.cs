@@ -36,7 +36,7 @@ public sealed class RequestArenaAllocatorAdapterAccessTests
         await host.Client.GetStringAsync("/late");
         RequestArenaAllocator handle = await captured.Task;
 
-        Assert.True(await Captured<RequestArenaAllocator>.EventuallyAsync(() => handle.IsReleased));
+        await Released.WaitUntilAsync(() => handle.IsReleased, "the handle is released");
         Assert.Throws<ObjectDisposedException>(() => handle.GetOrRentArena());
     }
 }

@@ -68,7 +68,7 @@ public sealed class RequestArenaRpcStubMiddlewareTests
         await host.Client.GetStringAsync("/keep");
         RpcScopeEnvironment environment = await captured.Task;
 
-        Assert.True(await Captured<RpcScopeEnvironment>.EventuallyAsync(() => environment.IsReleased));
+        await Released.WaitUntilAsync(() => environment.IsReleased, "the environment is released");
         Assert.Equal(RpcStatus.InvalidArg, RpcScopeAllocator.SetThreadHandle(environment));
     }
 

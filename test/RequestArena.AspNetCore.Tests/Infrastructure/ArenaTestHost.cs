@@ -12,6 +12,9 @@ namespace RequestArena.AspNetCore.Tests;
 /// <summary>A real WebApplication on TestServer or on Kestrel bound to 127.0.0.1 (port chosen by the OS).</summary>
 internal sealed class ArenaTestHost : IAsyncDisposable
 {
+    // RequestArenaLog.Released: logged by every release that held an arena, as its last step.
+    private const int ReleasedEventId = 5;
+
     private ArenaTestHost(WebApplication app, HttpClient client, LogSink logs, Probe probe)
     {
         App = app;
@@ -113,6 +116,14 @@ internal sealed class ArenaTestHost : IAsyncDisposable
     }
 
     public Uri BaseAddress => Client.BaseAddress!;
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> request arenas have been released, with everything their release records.
+    /// Polling a figure is not enough: a release returns the arena, then adds to the statistics field by field (the
+    /// request's bucket before its bytes), then to the meter; only its log line comes after all of that.
+    /// </summary>
+    public Task WaitForReleasesAsync(int count) =>
+        Released.WaitUntilAsync(() => Logs.ForEvent(ReleasedEventId).Count >= count, $"{count} request arenas are released");
 
     public async ValueTask DisposeAsync()
     {
