@@ -191,6 +191,6 @@ public sealed class RequestArenaRpcStubMiddlewareTests
         }
 
         Assert.Equal(3, environments.Distinct().Count());
-        Assert.True(await Captured<RpcScopeEnvironment>.EventuallyAsync(() => environments.All(e => e.IsReleased)));
+        await Released.WaitUntilAsync(() => environments.All(e => e.IsReleased), "every request's environment is released");
     }
 }
