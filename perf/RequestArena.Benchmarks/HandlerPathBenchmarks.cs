@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using RequestArena.Adapters;
+using RequestArena.AspNetCore;
 
 namespace RequestArena.Benchmarks;
 
@@ -25,6 +26,10 @@ public class HandlerPathBenchmarks
     private const int Count = 1000;
     private const int Size = 32;
     private const string RecordsPath = "/records";
+    private const string RawRecordsPath = "/records-raw";
+    private const string InlineRecordsPath = "/records-inline";
+    private static Arena s_rawArena = null!;
+    private static IModuleAllocator s_rawAllocator = null!;
 
     // A JSON string token of exactly Size bytes with its quotes.
     private static readonly string Token = new('x', Size - 2);
@@ -38,9 +43,13 @@ public class HandlerPathBenchmarks
     // The same arena typed as the interface, so the JIT knows no more of it than of a handler's injected allocator.
     private IModuleAllocator _arenaAsInterface = null!;
     private ServiceProvider _services = null!;
+    private RequestArenaRuntime _runtime = null!;
+    private readonly DefaultHttpContext _context = new();
     private InProcessRequests _getRequestArena = null!;
     private InProcessRequests _oneAllocation = null!;
     private InProcessRequests _minimalApi = null!;
+    private InProcessRequests _minimalApiRaw = null!;
+    private InProcessRequests _minimalApiInline = null!;
     private InProcessRequests _jsonWriter = null!;
     private InProcessRequests _pipe = null!;
     private InProcessRequests _bidi = null!;
@@ -62,31 +71,45 @@ public class HandlerPathBenchmarks
         services.AddRequestArena();
         services.AddRequestArenaAdapters();
         _services = services.BuildServiceProvider();
+        _runtime = _services.GetRequiredService<RequestArenaRuntime>();
 
         var routed = new ApplicationBuilder(_services);
         routed.UseRouting();
         routed.UseRequestArena();
-        routed.UseEndpoints(endpoints => endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) =>
+        routed.UseEndpoints(endpoints =>
         {
-            long total = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                total += allocator.AllocateMemory(Size).Length;
-            }
+            endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAll(allocator));
 
-            s_sink = total;
-        }));
-        _minimalApi = new InProcessRequests(_services, routed.Build(), RecordsPath, endpoint: null);
+            // The same loop written inside the lambda: the JIT compiles it worse there than in a method of its own.
+            endpoints.MapGet(InlineRecordsPath, static (IModuleAllocator allocator) =>
+            {
+                long total = 0;
+                for (int i = 0; i < Count; i++)
+                {
+                    total += allocator.AllocateMemory(Size).Length;
+                }
+
+                s_sink = total;
+            });
+
+            // The same handler over a raw arena (reset by the handler, as the middleware would release it): what the
+            // request around the loop costs an allocator that is not the request's handle.
+            endpoints.MapGet(RawRecordsPath, static () =>
+            {
+                s_sink = AllocateAll(s_rawAllocator);
+                s_rawArena.Reset();
+            }).DisableRequestArena();
+        });
+        RequestDelegate routedApp = routed.Build();
+        _minimalApi = new InProcessRequests(_services, routedApp, RecordsPath, endpoint: null);
+        s_rawArena = new Arena(_pool);
+        s_rawAllocator = s_rawArena;
+        _minimalApiRaw = new InProcessRequests(_services, routedApp, RawRecordsPath, endpoint: null);
+        _minimalApiInline = new InProcessRequests(_services, routedApp, InlineRecordsPath, endpoint: null);
 
         _getRequestArena = Request(static context =>
         {
-            long total = 0;
-            for (int i = 0; i < Count; i++)
-            {
-                total += context.GetRequestArena().AllocateMemory(Size).Length;
-            }
-
-            s_sink = total;
+            s_sink = AllocateAllThroughContext(context);
             return Task.CompletedTask;
         });
         // The request's fixed cost (an arena rented, one allocation, the release as the server does it), so that the
@@ -143,8 +166,12 @@ public class HandlerPathBenchmarks
         // A path that failed (a 404 from routing, a refused adapter, a short count) must not be timed as a fast one.
         long allocated = (long)Count * Size;
         Check("raw arena", () => Sync(RawArena()), allocated);
+        Check("raw arena through the interface", () => Sync(RawArenaThroughInterface()), allocated);
+        Check("handle alone", () => Sync(HandleAlone()), allocated);
         Check("GetRequestArena()", GetRequestArena, allocated, _getRequestArena);
         Check("minimal API", MinimalApiInjected, allocated, _minimalApi);
+        Check("minimal API over a raw arena", MinimalApiRawArena, allocated, _minimalApiRaw);
+        Check("minimal API, loop inside the lambda", MinimalApiInlineLoop, allocated, _minimalApiInline);
         Check("one allocation", OneAllocation, Size, _oneAllocation);
         Check("JSON over ArenaBufferWriter", JsonOverArenaBufferWriter, JsonLength, _jsonWriter);
         Check("JSON over ArrayBufferWriter", () => Sync(JsonOverArrayBufferWriter()), JsonLength);
@@ -159,6 +186,7 @@ public class HandlerPathBenchmarks
     public void Cleanup()
     {
         _arena.Dispose();
+        s_rawArena.Dispose();
         _services.Dispose();
         _pool.Dispose();
     }
@@ -172,6 +200,22 @@ public class HandlerPathBenchmarks
     [Benchmark(Description = "raw Arena through IModuleAllocator + Reset")]
     public long RawArenaThroughInterface() => AllocationLoops.ArenaThroughInterfaceThenReset(_arenaAsInterface, _arena, Count, Size);
 
+    [Benchmark(Description = "handle alone: rent, 1000 allocations, release (no pipeline)")]
+    public long HandleAlone()
+    {
+        // The request's handle as the middleware creates it, without the request around it: what the handle itself adds
+        // to the arena's fast path, with the renting and releasing of the pooled arena as the only fixed cost.
+        IModuleAllocator handle = new RequestArenaAllocator(_runtime, _context, endpoint: null, maxBytes: 0);
+        long total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += handle.AllocateMemory(Size).Length;
+        }
+
+        ((RequestArenaAllocator)handle).Release();
+        return total;
+    }
+
     [Benchmark(Description = "new byte[32]")]
     public long NewArray() => AllocationLoops.NewArrays(_held, Size);
 
@@ -183,6 +227,12 @@ public class HandlerPathBenchmarks
 
     [Benchmark(Description = "request: minimal API, injected IModuleAllocator")]
     public Task MinimalApiInjected() => _minimalApi.RunAsync();
+
+    [Benchmark(Description = "request: minimal API, the loop inside the lambda")]
+    public Task MinimalApiInlineLoop() => _minimalApiInline.RunAsync();
+
+    [Benchmark(Description = "request: minimal API, the same handler over a raw Arena")]
+    public Task MinimalApiRawArena() => _minimalApiRaw.RunAsync();
 
     [Benchmark(Description = "request: one allocation (the request's fixed cost)")]
     public Task OneAllocation() => _oneAllocation.RunAsync();
@@ -207,6 +257,29 @@ public class HandlerPathBenchmarks
 
     [Benchmark(Description = "request: NdisMemoryAllocator")]
     public Task Ndis() => _ndis.RunAsync();
+
+    // The handler's loop, one method for every row that runs it, so each row times the same code.
+    private static long AllocateAll(IModuleAllocator allocator)
+    {
+        long total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += allocator.AllocateMemory(Size).Length;
+        }
+
+        return total;
+    }
+
+    private static long AllocateAllThroughContext(HttpContext context)
+    {
+        long total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += context.GetRequestArena().AllocateMemory(Size).Length;
+        }
+
+        return total;
+    }
 
     private static Task Sync(long result)
     {
