@@ -28,6 +28,7 @@ public class HandlerPathBenchmarks
     private const string RecordsPath = "/records";
     private const string RawRecordsPath = "/records-raw";
     private const string InlineRecordsPath = "/records-inline";
+    private const string InlineRawRecordsPath = "/records-inline-raw";
     private static Arena s_rawArena = null!;
     private static IModuleAllocator s_rawAllocator = null!;
 
@@ -50,6 +51,7 @@ public class HandlerPathBenchmarks
     private InProcessRequests _minimalApi = null!;
     private InProcessRequests _minimalApiRaw = null!;
     private InProcessRequests _minimalApiInline = null!;
+    private InProcessRequests _minimalApiInlineRaw = null!;
     private InProcessRequests _jsonWriter = null!;
     private InProcessRequests _pipe = null!;
     private InProcessRequests _bidi = null!;
@@ -80,7 +82,7 @@ public class HandlerPathBenchmarks
         {
             endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAll(allocator));
 
-            // The same loop written inside the lambda: the JIT compiles it worse there than in a method of its own.
+            // The same loop written inside the lambda, as a handler with nothing to factor out would have it.
             endpoints.MapGet(InlineRecordsPath, static (IModuleAllocator allocator) =>
             {
                 long total = 0;
@@ -99,6 +101,20 @@ public class HandlerPathBenchmarks
                 s_sink = AllocateAll(s_rawAllocator);
                 s_rawArena.Reset();
             }).DisableRequestArena();
+
+            // And inside the lambda over the raw arena, to compare the handle with the arena in that shape too.
+            endpoints.MapGet(InlineRawRecordsPath, static () =>
+            {
+                IModuleAllocator allocator = s_rawAllocator;
+                long total = 0;
+                for (int i = 0; i < Count; i++)
+                {
+                    total += allocator.AllocateMemory(Size).Length;
+                }
+
+                s_sink = total;
+                s_rawArena.Reset();
+            }).DisableRequestArena();
         });
         RequestDelegate routedApp = routed.Build();
         _minimalApi = new InProcessRequests(_services, routedApp, RecordsPath, endpoint: null);
@@ -106,6 +122,7 @@ public class HandlerPathBenchmarks
         s_rawAllocator = s_rawArena;
         _minimalApiRaw = new InProcessRequests(_services, routedApp, RawRecordsPath, endpoint: null);
         _minimalApiInline = new InProcessRequests(_services, routedApp, InlineRecordsPath, endpoint: null);
+        _minimalApiInlineRaw = new InProcessRequests(_services, routedApp, InlineRawRecordsPath, endpoint: null);
 
         _getRequestArena = Request(static context =>
         {
@@ -172,6 +189,7 @@ public class HandlerPathBenchmarks
         Check("minimal API", MinimalApiInjected, allocated, _minimalApi);
         Check("minimal API over a raw arena", MinimalApiRawArena, allocated, _minimalApiRaw);
         Check("minimal API, loop inside the lambda", MinimalApiInlineLoop, allocated, _minimalApiInline);
+        Check("minimal API, loop inside the lambda, raw arena", MinimalApiInlineLoopRawArena, allocated, _minimalApiInlineRaw);
         Check("one allocation", OneAllocation, Size, _oneAllocation);
         Check("JSON over ArenaBufferWriter", JsonOverArenaBufferWriter, JsonLength, _jsonWriter);
         Check("JSON over ArrayBufferWriter", () => Sync(JsonOverArrayBufferWriter()), JsonLength);
@@ -230,6 +248,9 @@ public class HandlerPathBenchmarks
 
     [Benchmark(Description = "request: minimal API, the loop inside the lambda")]
     public Task MinimalApiInlineLoop() => _minimalApiInline.RunAsync();
+
+    [Benchmark(Description = "request: minimal API, the loop inside the lambda, over a raw Arena")]
+    public Task MinimalApiInlineLoopRawArena() => _minimalApiInlineRaw.RunAsync();
 
     [Benchmark(Description = "request: minimal API, the same handler over a raw Arena")]
     public Task MinimalApiRawArena() => _minimalApiRaw.RunAsync();
