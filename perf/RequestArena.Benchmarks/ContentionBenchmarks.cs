@@ -14,18 +14,21 @@ public class ContentionBenchmarks
 
     private SlabPool _pool = null!;
     private Arena _arena = null!;
+    private Arena _second = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _pool = new SlabPool(new SlabPoolOptions { TrimInterval = Timeout.InfiniteTimeSpan });
         _arena = new Arena(_pool);
+        _second = new Arena(_pool);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _arena.Dispose();
+        _second.Dispose();
         _pool.Dispose();
     }
 
@@ -46,9 +49,21 @@ public class ContentionBenchmarks
         return a + b;
     }
 
-    private int Work(int count)
+    // The same split with nothing shared but the slab pool: what two threads cost on this machine apart from the arena.
+    [Benchmark(Description = "2 threads, an arena each")]
+    public int TwoThreadsTwoArenas()
     {
-        Arena arena = _arena;
+        int a = 0, b = 0;
+        Parallel.Invoke(() => a = Work(_arena, Total / 2), () => b = Work(_second, Total / 2));
+        _arena.Reset();
+        _second.Reset();
+        return a + b;
+    }
+
+    private int Work(int count) => Work(_arena, count);
+
+    private static int Work(Arena arena, int count)
+    {
         int total = 0;
         for (int i = 0; i < count; i++)
         {
