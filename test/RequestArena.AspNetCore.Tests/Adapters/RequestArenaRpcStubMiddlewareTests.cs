@@ -73,6 +73,55 @@ public sealed class RequestArenaRpcStubMiddlewareTests
     }
 
     [Fact]
+    public async Task WorkThatOutlivesItsRequest_OnTheRequestsFlow_GetsNoEnvironmentWhileAnotherRequestRuns()
+    {
+        var environment = new Captured<RpcScopeEnvironment>();
+        var late = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lateMayRun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondMayEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await AdapterTestHost.StartAsync(app =>
+        {
+            app.MapGet("/first", () =>
+            {
+                RpcScopeAllocator.Allocate(8, out _);
+                environment.Set(RpcScopeAllocator.GetThreadHandle(out _)!);
+
+                // Inherits the request's flow, both the environment made its own on first use and the stub's source.
+                _ = Task.Run(async () =>
+                {
+                    await lateMayRun.Task;
+                    Memory<byte> memory = RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                    RpcScopeEnvironment? handle = RpcScopeAllocator.GetThreadHandle(out RpcStatus handleStatus);
+                    late.SetResult($"{status} {memory.Length} {handle is null} {handleStatus} {RpcScopeAllocator.Free(memory)}");
+                });
+                return "first";
+            });
+            app.MapGet("/second", async () =>
+            {
+                // A live environment in the process that a late caller must not be handed.
+                RpcScopeAllocator.Allocate(8, out _);
+                secondRunning.SetResult();
+                await secondMayEnd.Task;
+                return "second";
+            });
+        });
+
+        Assert.Equal("first", await host.Client.GetStringAsync("/first"));
+        RpcScopeEnvironment first = await environment.Task;
+        await Released.WaitUntilAsync(() => first.IsReleased, "the first request's environment is released");
+
+        Task<string> second = host.Client.GetStringAsync("/second");
+        await secondRunning.Task;
+        lateMayRun.SetResult();
+        string result = await late.Task;
+        secondMayEnd.SetResult();
+
+        Assert.Equal("NoEnvironment 0 True NoEnvironment NoEnvironment", result);
+        Assert.Equal("second", await second);
+    }
+
+    [Fact]
     public async Task OnAnEndpointWithTheArenaDisabled_ThereIsNoEnvironment()
     {
         await using var host = await AdapterTestHost.StartAsync(app => app.MapGet("/off", () =>
