@@ -35,7 +35,7 @@ public class ContentionBenchmarks
     [Benchmark(Baseline = true, Description = "1 thread")]
     public int OneThread()
     {
-        int done = Work(Total);
+        int done = Work(_arena, Total);
         _arena.Reset();
         return done;
     }
@@ -44,7 +44,7 @@ public class ContentionBenchmarks
     public int TwoThreads()
     {
         int a = 0, b = 0;
-        Parallel.Invoke(() => a = Work(Total / 2), () => b = Work(Total / 2));
+        Parallel.Invoke(() => a = Work(_arena, Total / 2), () => b = Work(_arena, Total / 2));
         _arena.Reset();
         return a + b;
     }
@@ -59,8 +59,6 @@ public class ContentionBenchmarks
         _second.Reset();
         return a + b;
     }
-
-    private int Work(int count) => Work(_arena, count);
 
     private static int Work(Arena arena, int count)
     {

@@ -60,12 +60,7 @@ internal static class RecordsEndpoint
         Memory<byte>[] fields = ArrayPool<Memory<byte>>.Shared.Rent(fieldCount);
         try
         {
-            long bytes = 0;
-            for (int id = 1; id <= records; id++)
-            {
-                bytes += Parse(id, buffers, fields.AsSpan((id - 1) * FieldsPerRecord, FieldsPerRecord));
-            }
-
+            long bytes = ParseAll(buffers, fields.AsSpan(0, fieldCount));
             ulong checksum = Checksum(fields.AsSpan(0, fieldCount));
             counters.Record(mode, bytes);
             return TypedResults.Ok(new RecordsSummary(records, fieldCount, bytes, checksum.ToString("x16", CultureInfo.InvariantCulture)));
@@ -75,6 +70,20 @@ internal static class RecordsEndpoint
             // Cleared: the table must not keep this request's memory reachable from the pool.
             ArrayPool<Memory<byte>>.Shared.Return(fields, clearArray: true);
         }
+    }
+
+    /// <summary>Parses records 1 to N into <paramref name="fields"/>, <see cref="FieldsPerRecord"/> fields each.</summary>
+    /// <returns>The bytes allocated.</returns>
+    internal static long ParseAll(IModuleAllocator buffers, Span<Memory<byte>> fields)
+    {
+        long bytes = 0;
+        int records = fields.Length / FieldsPerRecord;
+        for (int id = 1; id <= records; id++)
+        {
+            bytes += Parse(id, buffers, fields.Slice((id - 1) * FieldsPerRecord, FieldsPerRecord));
+        }
+
+        return bytes;
     }
 
     /// <summary>Splits record <paramref name="id"/>'s line and copies each field into its own buffer.</summary>
