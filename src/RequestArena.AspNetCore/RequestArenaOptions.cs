@@ -31,6 +31,15 @@ public sealed class RequestArenaOptions
     public long MaxRetainedBytes { get; set; } = 32L * 1024 * 1024;
 
     /// <summary>
+    /// How often the pool looks at its traffic and gives idle slabs back: nothing while rents keep up with returns, a
+    /// little when returns win, a quarter (at least 8 slabs) per interval once no request rents or returns any.
+    /// Default 10 seconds; from <see cref="SlabPoolOptions.MinTrimInterval"/> (1 ms) to
+    /// <see cref="SlabPoolOptions.MaxTrimInterval"/> (about 49.7 days), or <see cref="Timeout.InfiniteTimeSpan"/> to keep
+    /// idle slabs (up to <see cref="MaxRetainedBytes"/>) until the host stops.
+    /// </summary>
+    public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Where the middleware's slab pool takes its slabs; null (the default) uses pinned managed arrays. Set
     /// <see cref="NativeMemorySlabProvider"/> for slabs outside the GC heap, or a
     /// <c>RequestArena.Adapters.SharedMemorySlabProvider</c> for slabs another process can map.

@@ -14,6 +14,7 @@ public sealed class RequestArenaOptionsTests
         Assert.Equal(0, options.MaxBytesPerRequest);
         Assert.Equal(64 * 1024, options.SlabSize);
         Assert.Equal(32L * 1024 * 1024, options.MaxRetainedBytes);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.TrimInterval);
         Assert.True(options.ZeroMemory);
         Assert.True(options.DetectUseAfterRelease);
         Assert.Equal(503, options.LimitExceededStatusCode);
@@ -24,6 +25,7 @@ public sealed class RequestArenaOptionsTests
     [InlineData("SlabSize", "SlabSize must be from 4096 to 16777216 bytes; it was 100.")]
     [InlineData("MaxRetainedBytes", "MaxRetainedBytes must be 0 or positive; it was -5.")]
     [InlineData("LimitExceededStatusCode", "LimitExceededStatusCode must be an HTTP error status from 400 to 599; it was 200.")]
+    [InlineData("TrimInterval", "TrimInterval must be from 00:00:00.0010000 to 49.17:02:47.2940000, or Timeout.InfiniteTimeSpan; it was 00:00:00.0005000.")]
     public async Task Start_InvalidOption_FailsWithMessageNamingIt(string option, string expected)
     {
         Action<RequestArenaOptions> configure = option switch
@@ -31,6 +33,7 @@ public sealed class RequestArenaOptionsTests
             "MaxBytesPerRequest" => o => o.MaxBytesPerRequest = -1,
             "SlabSize" => o => o.SlabSize = 100,
             "MaxRetainedBytes" => o => o.MaxRetainedBytes = -5,
+            "TrimInterval" => o => o.TrimInterval = TimeSpan.FromTicks(5_000),
             _ => o => o.LimitExceededStatusCode = 200,
         };
 
@@ -94,6 +97,62 @@ public sealed class RequestArenaOptionsTests
 
         Assert.Equal(0, host.Statistics.GetSnapshot().Pool.PooledBytes);
         Assert.Equal(1, host.Statistics.GetSnapshot().Pool.SlabsDropped);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(-1)]
+    [InlineData(60_000)]
+    public void TrimInterval_IsTheTrimIntervalOfThePool(int milliseconds)
+    {
+        using ServiceProvider services = new ServiceCollection()
+            .AddRequestArena(o => o.TrimInterval = TimeSpan.FromMilliseconds(milliseconds))
+            .BuildServiceProvider();
+
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), services.GetRequiredService<RequestArenaPools>().SlabPool.TrimInterval);
+    }
+
+    // A burst of concurrent requests grows the pool; once traffic stops, the trim timer gives every idle slab back.
+    [Fact]
+    public async Task TrimInterval_AfterABurst_IdlePoolGivesEverySlabBack()
+    {
+        const int Burst = 24;
+        int arrived = 0;
+        var allHere = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/hold", async (IModuleAllocator arena) =>
+            {
+                // Nearly a whole 4 KiB slab per request, held until the whole burst holds one: the pool must grow to it.
+                int length = arena.AllocateMemory(4000).Length;
+                if (Interlocked.Increment(ref arrived) == Burst)
+                {
+                    allHere.SetResult();
+                }
+
+                await allHere.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                return length;
+            }),
+            o =>
+            {
+                o.SlabSize = 4096;
+                o.TrimInterval = TimeSpan.FromMilliseconds(50);
+            });
+
+        string[] bodies = await Task.WhenAll(Enumerable.Range(0, Burst).Select(_ => host.Client.GetStringAsync("/hold")));
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == Burst, "the burst's arenas are released");
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Pool.PooledSlabs == 0, "the idle pool is trimmed");
+
+        SlabPoolStatistics idle = host.Statistics.GetSnapshot().Pool;
+        Assert.All(bodies, body => Assert.Equal("4000", body));
+        Assert.Equal(Burst, idle.SlabsRented);
+        Assert.Equal(Burst, idle.SlabsReturned);
+        Assert.Equal(Burst, idle.SlabsTrimmed);
+        Assert.Equal(0, idle.SlabsDropped);
+        Assert.Equal(0, idle.PooledBytes);
+        Assert.Equal(idle.ProviderAllocatedBytes, idle.ProviderFreedBytes);
+
+        // A trimmed pool still serves: the next request gets a new slab from the provider.
+        Assert.Equal("4000", await host.Client.GetStringAsync("/hold"));
     }
 
     [Fact]

@@ -313,6 +313,39 @@ public class SlabPoolTests
         Assert.Equal("TrimInterval", ex.ParamName);
     }
 
+    // A timer period is whole milliseconds; a shorter interval would round to 0 and trim once, then never again.
+    [Theory]
+    [InlineData(5_000)]
+    [InlineData(9_999)]
+    [InlineData(-10_001)]
+    public void Constructor_TrimIntervalBelowOneMillisecond_ThrowsArgumentExceptionNamingIt(long ticks)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SlabPool(new SlabPoolOptions { TrimInterval = TimeSpan.FromTicks(ticks) }));
+
+        Assert.Equal("TrimInterval", ex.ParamName);
+        Assert.Contains("must be from 00:00:00.0010000 to 49.17:02:47.2940000, or Timeout.InfiniteTimeSpan", ex.Message);
+    }
+
+    [Fact]
+    public void Constructor_TrimIntervalOverTheTimersLongestPeriod_ThrowsArgumentExceptionNamingIt()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SlabPool(new SlabPoolOptions { TrimInterval = SlabPoolOptions.MaxTrimInterval + TimeSpan.FromMilliseconds(1) }));
+
+        Assert.Equal("TrimInterval", ex.ParamName);
+    }
+
+    public static TheoryData<TimeSpan> AcceptedTrimIntervals() =>
+        [SlabPoolOptions.MinTrimInterval, TimeSpan.FromSeconds(10), SlabPoolOptions.MaxTrimInterval, Timeout.InfiniteTimeSpan];
+
+    [Theory]
+    [MemberData(nameof(AcceptedTrimIntervals))]
+    public void Constructor_TrimIntervalAtItsBounds_IsThePoolsTrimInterval(TimeSpan interval)
+    {
+        using var pool = new SlabPool(new SlabPoolOptions { TrimInterval = interval });
+
+        Assert.Equal(interval, pool.TrimInterval);
+    }
+
     // A provider that is out of memory: a real condition the pool must survive, which no real provider shows on demand.
     private sealed class FailingProvider : ISlabProvider
     {

@@ -25,6 +25,14 @@ internal sealed class RequestArenaOptionsValidator : IValidateOptions<RequestAre
             (failures ??= []).Add($"RequestArenaOptions.MaxRetainedBytes must be 0 or positive; it was {options.MaxRetainedBytes}.");
         }
 
+        // The pool's own bounds: below a millisecond its timer would fire once and never again.
+        if (options.TrimInterval != Timeout.InfiniteTimeSpan
+            && (options.TrimInterval < SlabPoolOptions.MinTrimInterval || options.TrimInterval > SlabPoolOptions.MaxTrimInterval))
+        {
+            (failures ??= []).Add(
+                $"RequestArenaOptions.TrimInterval must be from {SlabPoolOptions.MinTrimInterval} to {SlabPoolOptions.MaxTrimInterval}, or Timeout.InfiniteTimeSpan; it was {options.TrimInterval}.");
+        }
+
         if (!options.DetectUseAfterRelease && options.SlabProvider is { BlocksOutliveRelease: false } provider)
         {
             (failures ??= []).Add(

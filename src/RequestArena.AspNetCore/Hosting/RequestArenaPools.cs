@@ -13,6 +13,7 @@ internal sealed class RequestArenaPools : IDisposable
         {
             SlabSize = value.SlabSize,
             MaxRetainedBytes = value.MaxRetainedBytes,
+            TrimInterval = value.TrimInterval,
             Provider = value.SlabProvider,
         });
 

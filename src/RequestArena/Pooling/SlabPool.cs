@@ -65,6 +65,7 @@ public sealed class SlabPool : IDisposable
         options.Validate();
         SlabSize = options.SlabSize;
         _maxRetainedBytes = options.MaxRetainedBytes;
+        TrimInterval = options.TrimInterval;
         _provider = options.Provider ?? PinnedArraySlabProvider.Instance;
         _isShared = isShared;
 
@@ -98,6 +99,12 @@ public sealed class SlabPool : IDisposable
 
     /// <summary>The cap on bytes of idle slabs and oversize blocks kept by the pool.</summary>
     public long MaxRetainedBytes => _maxRetainedBytes;
+
+    /// <summary>
+    /// How often the pool gives idle slabs back (see <see cref="SlabPoolOptions.TrimInterval"/>);
+    /// <see cref="Timeout.InfiniteTimeSpan"/> when it never does by itself.
+    /// </summary>
+    public TimeSpan TrimInterval { get; }
 
     /// <summary>The largest oversize block the pool keeps for reuse; larger ones go back to the provider at once.</summary>
     public int MaxPooledBlockLength => SlabSize << _maxClass;

@@ -9,6 +9,15 @@ public sealed class SlabPoolOptions
     /// <summary>The largest slab size accepted.</summary>
     public const int MaxSlabSize = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// The shortest <see cref="TrimInterval"/> accepted: one millisecond. A timer's period is whole milliseconds, and a
+    /// shorter one would round to 0, which fires once and never again.
+    /// </summary>
+    public static readonly TimeSpan MinTrimInterval = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>The longest <see cref="TrimInterval"/> accepted: 4294967294 milliseconds (about 49.7 days), a timer's longest period.</summary>
+    public static readonly TimeSpan MaxTrimInterval = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     /// <summary>Bytes per slab; from 4 KiB to 16 MiB. Default 64 KiB. Larger allocations take the oversize path.</summary>
     public int SlabSize { get; set; } = 64 * 1024;
 
@@ -21,7 +30,8 @@ public sealed class SlabPoolOptions
     /// <summary>
     /// How often the pool looks at its traffic and gives idle slabs back, in the manner of Kestrel's memory pool:
     /// nothing while rents keep up with returns, a little when returns win, a quarter (at least 8 slabs) when idle.
-    /// Default 10 seconds; <see cref="Timeout.InfiniteTimeSpan"/> turns idle trimming off.
+    /// Default 10 seconds; from <see cref="MinTrimInterval"/> to <see cref="MaxTrimInterval"/>, or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> to turn idle trimming off.
     /// </summary>
     public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -40,9 +50,9 @@ public sealed class SlabPoolOptions
             throw new ArgumentException($"SlabPoolOptions.MaxRetainedBytes must not be negative; it was {MaxRetainedBytes}.", nameof(MaxRetainedBytes));
         }
 
-        if (TrimInterval != Timeout.InfiniteTimeSpan && (TrimInterval <= TimeSpan.Zero || TrimInterval.TotalMilliseconds > uint.MaxValue - 1))
+        if (TrimInterval != Timeout.InfiniteTimeSpan && (TrimInterval < MinTrimInterval || TrimInterval > MaxTrimInterval))
         {
-            throw new ArgumentException($"SlabPoolOptions.TrimInterval must be positive or Timeout.InfiniteTimeSpan; it was {TrimInterval}.", nameof(TrimInterval));
+            throw new ArgumentException($"SlabPoolOptions.TrimInterval must be from {MinTrimInterval} to {MaxTrimInterval}, or Timeout.InfiniteTimeSpan; it was {TrimInterval}.", nameof(TrimInterval));
         }
     }
 }

@@ -46,6 +46,8 @@ public class BadInputTests
         { "SlabSize 32 MiB", () => new SlabPool(new SlabPoolOptions { SlabSize = 32 << 20 }) },
         { "MaxRetainedBytes -1", () => new SlabPool(new SlabPoolOptions { MaxRetainedBytes = -1 }) },
         { "TrimInterval -1 s", () => new SlabPool(new SlabPoolOptions { TrimInterval = TimeSpan.FromSeconds(-1) }) },
+        { "TrimInterval 0.5 ms", () => new SlabPool(new SlabPoolOptions { TrimInterval = TimeSpan.FromTicks(5_000) }) },
+        { "TrimInterval TimeSpan.MaxValue", () => new SlabPool(new SlabPoolOptions { TrimInterval = TimeSpan.MaxValue }) },
     };
 
     [Theory]
