@@ -26,9 +26,15 @@ public sealed class RequestArenaStatistics
     }
 
     /// <summary>Reads the statistics.</summary>
-    /// <returns>A snapshot; later requests do not change it.</returns>
+    /// <returns>
+    /// A snapshot; later requests do not change it. Every request it counts is counted whole: its bytes, slabs and
+    /// extremes are in the snapshot, and its slabs are already back in <see cref="RequestArenaStatisticsSnapshot.Pool"/>.
+    /// </returns>
     public RequestArenaStatisticsSnapshot GetSnapshot()
     {
+        // The buckets first: RecordRequest counts a request in its bucket only after storing its other figures, so
+        // every request this snapshot counts is in its totals and extremes too (a request still being recorded may
+        // already be in the totals, never the other way round).
         var counts = new long[_buckets.Length];
         long requests = 0;
         for (int i = 0; i < counts.Length; i++)
@@ -40,15 +46,6 @@ public sealed class RequestArenaStatistics
         long[] bounds = ByteSizeBuckets.Boundaries;
         long min = requests == 0 ? 0 : Volatile.Read(ref _min);
         long max = requests == 0 ? 0 : Volatile.Read(ref _max);
-        if (min > max)
-        {
-            // The only request so far was counted in its bucket but has not stored its extremes yet: fall back to
-            // the range of the buckets in use.
-            int first = Array.FindIndex(counts, c => c != 0);
-            int last = Array.FindLastIndex(counts, c => c != 0);
-            min = first <= 0 ? 0 : bounds[first - 1] + 1;
-            max = last < bounds.Length ? bounds[last] : long.MaxValue;
-        }
 
         var buckets = new RequestArenaHistogramBucket[counts.Length];
         for (int i = 0; i < counts.Length; i++)
@@ -76,7 +73,6 @@ public sealed class RequestArenaStatistics
 
     internal void RecordRequest(long bytes, long slabsRented)
     {
-        Interlocked.Increment(ref _buckets[ByteSizeBuckets.IndexOf(bytes)]);
         Interlocked.Add(ref _totalBytes, bytes);
         if (slabsRented != 0)
         {
@@ -107,6 +103,9 @@ public sealed class RequestArenaStatistics
 
             max = seen;
         }
+
+        // Last, and a full fence like every interlocked operation: a reader that sees this count sees all of the above.
+        Interlocked.Increment(ref _buckets[ByteSizeBuckets.IndexOf(bytes)]);
     }
 
     internal void RecordLimitExceeded() => Interlocked.Increment(ref _limitExceeded);
