@@ -54,7 +54,7 @@ public sealed unsafe class BidiAllocator : IDisposable
     private int _lastFreed;
     private uint _lastStamp;
     private bool _disposed;
-    private int _busy;   // 1 while a call is between its release check and its last write (see Dispose)
+    private int _busy;   // 1 while a call is between its release check and its last use of the slots (see Dispose)
 
     /// <summary>Creates an allocator that takes its memory from <paramref name="allocator"/>.</summary>
     /// <param name="allocator">
@@ -195,10 +195,15 @@ public sealed unsafe class BidiAllocator : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Free(BidiBlock block)
     {
+        // Busy before the release check, as in Allocate: a release on another thread waits until this call is done
+        // with the slot table before it empties the table, so a free racing it answers false instead of indexing a
+        // table that has just been emptied.
+        Volatile.Write(ref _busy, 1);
         int index = block.Slot;
-        if (block.Owner == this && (uint)index < (uint)_slotCount)
+        if (!Volatile.Read(ref _disposed) && block.Owner == this && (uint)index < (uint)_slotCount)
         {
-            ref Slot slot = ref _slots[index];
+            Slot[] slots = _slots;
+            ref Slot slot = ref slots[index];
 
             // Stamps are never 0 and never repeat within the allocator's life, so only the latest handle of a live
             // slot matches: a second free, or a handle kept from before the slot was reused, does not.
@@ -209,13 +214,15 @@ public sealed unsafe class BidiAllocator : IDisposable
                 _lastFreed = index + 1;
                 if (previous != 0)
                 {
-                    PushFree(previous - 1);
+                    PushFree(slots, previous - 1);
                 }
 
+                Volatile.Write(ref _busy, 0);
                 return true;
             }
         }
 
+        Volatile.Write(ref _busy, 0);
         return Fail(Win32Error.InvalidParameter);
     }
 
@@ -302,10 +309,10 @@ public sealed unsafe class BidiAllocator : IDisposable
 
         Volatile.Write(ref _disposed, true);
 
-        // A kept allocator may be in a call on another thread right now. Its fast path marks itself busy with a plain
-        // store before reading _disposed, so that a call costs no interlocked instruction; the process-wide barrier
-        // makes the pair exact: after it, that call either has its busy mark visible here (and is waited for) or
-        // reads _disposed as true. The memory goes back only after this returns.
+        // A kept allocator may be in a call on another thread right now. Allocate's fast path and Free mark themselves
+        // busy with a plain store before reading _disposed, so that a call costs no interlocked instruction; the
+        // process-wide barrier makes the pair exact: after it, that call either has its busy mark visible here (and is
+        // waited for) or reads _disposed as true. The memory goes back only after this returns.
         Interlocked.MemoryBarrierProcessWide();
         SpinWait spin = default;
         while (Volatile.Read(ref _busy) != 0)
@@ -321,8 +328,8 @@ public sealed unsafe class BidiAllocator : IDisposable
             }
         }
 
-        // Emptying the table is what makes every outstanding handle fail the bounds check in Free, and the empty
-        // free lists send every allocation to the slow path, which sees _disposed.
+        // The empty table and free lists drop every reference to the request's memory; a later Free sees _disposed,
+        // and a later allocation goes to the slow path, which sees it too.
         _slots = [];
         _slotCount = 0;
         _lastFreed = 0;
@@ -331,9 +338,9 @@ public sealed unsafe class BidiAllocator : IDisposable
 
     // The slot the last free held out goes onto its class's list when another free takes its place.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void PushFree(int index)
+    private void PushFree(Slot[] slots, int index)
     {
-        ref Slot slot = ref _slots[index];
+        ref Slot slot = ref slots[index];
         slot.NextFree = _freeHeads[slot.SizeClass];
         _freeHeads[slot.SizeClass] = index + 1;
     }

@@ -21,67 +21,40 @@ public sealed class LeakedHandleRaceTests(ITestOutputHelper output)
         RequestArenaRuntime runtime = services.GetRequiredService<RequestArenaRuntime>();
         SlabPool pool = services.GetRequiredService<RequestArenaPools>().SlabPool;
         var failures = new List<string>();
-        RequestArenaAllocator? leaked = null;
-        Exception? ending = null;
-        using var start = new SemaphoreSlim(0);
-        using var ended = new SemaphoreSlim(0);
-        bool finished = false;
         long allocated = 0;
         long refused = 0;
-        bool allocating = false;
-
-        // The background thread: allocates through the kept handle until the handle refuses.
-        var background = new Thread(() =>
-        {
-            while (true)
-            {
-                start.Wait();
-                if (Volatile.Read(ref finished))
-                {
-                    return;
-                }
-
-                try
-                {
-                    while (true)
-                    {
-                        try
-                        {
-                            leaked!.AllocateMemory(1024);
-                            allocated++;
-                        }
-                        catch (ArenaLimitExceededException)
-                        {
-                            // The limit keeps each trial to a few slabs; refused calls still race the release.
-                            refused++;
-                        }
-
-                        Volatile.Write(ref allocating, true);
-                    }
-                }
-                catch (Exception ex)
-                {
-                    ending = ex;
-                }
-
-                ended.Release();
-            }
-        })
-        { IsBackground = true };
-        background.Start();
+        using var background = new BackgroundCaller();
 
         for (int trial = 0; trial < Trials && failures.Count < 5; trial++)
         {
-            leaked = new RequestArenaAllocator(runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 256 * 1024);
+            var leaked = new RequestArenaAllocator(runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 256 * 1024);
             leaked.AllocateMemory(64);
-            Volatile.Write(ref allocating, false);
-            start.Release();
+
+            // The background thread allocates through the kept handle until the handle refuses.
+            background.Start(() =>
+            {
+                while (true)
+                {
+                    try
+                    {
+                        leaked.AllocateMemory(1024);
+                        allocated++;
+                    }
+                    catch (ArenaLimitExceededException)
+                    {
+                        // The limit keeps each trial to a few slabs; refused calls still race the release.
+                        refused++;
+                    }
+
+                    background.InLoop();
+                }
+            });
 
             // Release once the background is in its loop, at a varying point of it.
-            SpinWait.SpinUntil(() => Volatile.Read(ref allocating), TimeSpan.FromSeconds(10));
+            background.WaitInLoop(TimeSpan.FromSeconds(10));
             Thread.SpinWait(trial % 300);
             leaked.Release();
-            Assert.True(ended.Wait(TimeSpan.FromSeconds(10)), $"trial {trial}: the kept handle went on allocating after its release");
+            Assert.True(background.WaitEnded(TimeSpan.FromSeconds(10), out Exception? ending), $"trial {trial}: the kept handle went on allocating after its release");
 
             if (ending is not ObjectDisposedException)
             {
@@ -105,10 +78,6 @@ public sealed class LeakedHandleRaceTests(ITestOutputHelper output)
 
             next.Release();
         }
-
-        Volatile.Write(ref finished, true);
-        start.Release();
-        background.Join();
 
         SlabPoolStatistics end = pool.GetStatistics();
         output.WriteLine($"{Trials} trials; background calls before the release: {allocated} allocated, {refused} over the limit; slabs rented {end.SlabsRented}, in use {end.SlabsInUse}; failures {failures.Count}");
