@@ -238,13 +238,22 @@ public sealed unsafe class BidiAllocator : IDisposable
         }
 
         BidiBlock block = Allocate((int)size);
-        if (!block.IsEmpty)
+        if (block.IsEmpty || !TryEnterWrite())
+        {
+            return block.IsEmpty ? block : FailBlock(Win32Error.InvalidHandle);
+        }
+
+        try
         {
             Span<byte> bytes = block.Span;
             MemoryMarshal.AsBytes(value).CopyTo(bytes);
 
             // Written even when the block is zeroed: the arena may have been told not to zero.
             MemoryMarshal.Cast<byte, char>(bytes)[value.Length] = '\0';
+        }
+        finally
+        {
+            ExitWrite();
         }
 
         return block;
@@ -271,11 +280,20 @@ public sealed unsafe class BidiAllocator : IDisposable
         }
 
         BidiBlock block = Allocate((int)size);
-        if (!block.IsEmpty)
+        if (block.IsEmpty || !TryEnterWrite())
+        {
+            return block.IsEmpty ? block : FailBlock(Win32Error.InvalidHandle);
+        }
+
+        try
         {
             Span<byte> bytes = block.Span;
             int written = Encoding.UTF8.GetBytes(value, bytes);
             bytes[written] = 0;
+        }
+        finally
+        {
+            ExitWrite();
         }
 
         return block;
@@ -287,13 +305,39 @@ public sealed unsafe class BidiAllocator : IDisposable
     public BidiBlock AllocateBlob(ReadOnlySpan<byte> data)
     {
         BidiBlock block = Allocate(data.Length);
-        if (!block.IsEmpty)
+        if (block.IsEmpty || !TryEnterWrite())
+        {
+            return block.IsEmpty ? block : FailBlock(Win32Error.InvalidHandle);
+        }
+
+        try
         {
             data.CopyTo(block.Span);
+        }
+        finally
+        {
+            ExitWrite();
         }
 
         return block;
     }
+
+    // The caller's data goes into a block after Allocate has returned it, so the write takes the same busy handshake
+    // as Allocate's clear: a release racing the call either waits for the write (the block's memory is still the
+    // request's until the release is over) or is seen here, and the call then fails as released, writing nothing.
+    private bool TryEnterWrite()
+    {
+        Volatile.Write(ref _busy, 1);
+        if (!Volatile.Read(ref _disposed))
+        {
+            return true;
+        }
+
+        Volatile.Write(ref _busy, 0);
+        return false;
+    }
+
+    private void ExitWrite() => Volatile.Write(ref _busy, 0);
 
     /// <summary>
     /// Releases the allocator: every block, live or free, becomes invalid for <see cref="Free"/> and every later

@@ -25,9 +25,15 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
     [InlineData("bidi")]
     [InlineData("rpc")]
     [InlineData("ndis")]
+    [InlineData("bidi-strings")]
+    [InlineData("bidi-strings, use after release unchecked")]
     public void KeptAdapter_CallingDuringRelease_EndsRefusedAndWritesNothingAfterIt(string kind)
     {
-        using ServiceProvider services = new ServiceCollection().AddRequestArena().AddRequestArenaAdapters().BuildServiceProvider();
+        // Unchecked memory is a plain array slice: a late write through it is not stopped by the slab's lease.
+        using ServiceProvider services = new ServiceCollection()
+            .AddRequestArena(o => o.DetectUseAfterRelease = !kind.EndsWith("unchecked", StringComparison.Ordinal))
+            .AddRequestArenaAdapters()
+            .BuildServiceProvider();
         RequestArenaRuntime runtime = services.GetRequiredService<RequestArenaRuntime>();
         SlabPool pool = services.GetRequiredService<RequestArenaPools>().SlabPool;
         var failures = new List<string>();
@@ -40,6 +46,7 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
             Func<string?> step = kind switch
             {
                 "bidi" => BidiSteps(new BidiAllocator(handle)),
+                _ when kind.StartsWith("bidi-strings", StringComparison.Ordinal) => BidiStringSteps(new BidiAllocator(handle)),
                 "rpc" => RpcSteps(new RpcScopeEnvironment(handle)),
                 _ => NdisSteps(new NdisMemoryAllocator(handle)),
             };
@@ -129,6 +136,38 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
             if (live.Count > 32 && !bidi.Free(live.Dequeue()) && !bidi.IsDisposed)
             {
                 return $"Free failed on a live allocator ({BidiAllocator.GetLastError()})";
+            }
+
+            return null;
+        };
+    }
+
+    // The calls that write the caller's data into the block they allocate: strings and blobs, freed in turn.
+    private static Func<string?> BidiStringSteps(BidiAllocator bidi)
+    {
+        var live = new Queue<BidiBlock>();
+        byte[] blob = Enumerable.Repeat((byte)0x5A, 40).ToArray();
+        int round = 0;
+        return () =>
+        {
+            BidiBlock block = (++round % 3) switch
+            {
+                0 => bidi.AllocateUtf16String("kept past its request"),
+                1 => bidi.AllocateUtf8String("kept past its request"),
+                _ => bidi.AllocateBlob(blob),
+            };
+
+            if (block.IsEmpty)
+            {
+                Win32Error error = BidiAllocator.GetLastError();
+                return error == Win32Error.InvalidHandle ? "refused"
+                    : error == Win32Error.NotEnoughMemory ? FreeAll(live, bidi) : $"error {error}";
+            }
+
+            live.Enqueue(block);
+            if (live.Count > 32)
+            {
+                bidi.Free(live.Dequeue());
             }
 
             return null;
