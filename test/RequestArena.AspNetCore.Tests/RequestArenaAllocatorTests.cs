@@ -54,6 +54,28 @@ public sealed class RequestArenaAllocatorTests : IDisposable
         second.Release();
     }
 
+    // Adapters charge native blocks through the handle and answer with their own status; a charge that arrives after
+    // the release (before the release has reached the adapter) is refused as a disposed arena refuses it, with false.
+    [Fact]
+    public void TryChargeHeld_AfterRelease_ReturnsFalseAndChargesNoArena()
+    {
+        var first = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 1024);
+        first.AllocateMemory(64);
+        IQuotaSource firstQuota = first;
+        Assert.True(firstQuota.TryChargeHeld(100));
+        first.Release();
+
+        // The next request gets the same pooled arena back.
+        var second = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 1024);
+        second.AllocateMemory(32);
+        Arena arena = second.GetOrRentArena();
+        long held = arena.HeldBytes;
+
+        Assert.False(firstQuota.TryChargeHeld(100));
+        Assert.Equal(held, arena.HeldBytes);
+        second.Release();
+    }
+
     [Fact]
     public void AllocateMemory_OverLimit_ThrowsAndCountsOnceAtRelease()
     {

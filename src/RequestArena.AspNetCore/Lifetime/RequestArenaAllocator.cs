@@ -118,12 +118,14 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
     }
 
     // Under the lock, as RegisterForCleanup: a release between finding the arena and charging it would otherwise charge
-    // whichever request the pooled arena serves next.
+    // whichever request the pooled arena serves next. An ended request is refused as a disposed arena refuses, with
+    // false: the caller is an adapter answering with its own status, and the release that ended the request may not
+    // have reached that adapter yet.
     bool IQuotaSource.TryChargeHeld(long bytes)
     {
         lock (this)
         {
-            return ((IQuotaSource)GetOrRentArenaLocked()).TryChargeHeld(bytes);
+            return _state == Active && ((IQuotaSource)GetOrRentArenaLocked()).TryChargeHeld(bytes);
         }
     }
 

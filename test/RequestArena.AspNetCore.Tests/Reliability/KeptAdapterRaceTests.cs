@@ -25,6 +25,7 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
     [InlineData("bidi")]
     [InlineData("rpc")]
     [InlineData("ndis")]
+    [InlineData("ndis-native")]
     [InlineData("bidi-strings")]
     [InlineData("bidi-strings, use after release unchecked")]
     public void KeptAdapter_CallingDuringRelease_EndsRefusedAndWritesNothingAfterIt(string kind)
@@ -48,7 +49,8 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
                 "bidi" => BidiSteps(new BidiAllocator(handle)),
                 _ when kind.StartsWith("bidi-strings", StringComparison.Ordinal) => BidiStringSteps(new BidiAllocator(handle)),
                 "rpc" => RpcSteps(new RpcScopeEnvironment(handle)),
-                _ => NdisSteps(new NdisMemoryAllocator(handle)),
+                "ndis" => NdisSteps(new NdisMemoryAllocator(handle), NdisMemoryFlags.None),
+                _ => NdisSteps(new NdisMemoryAllocator(handle), NdisMemoryFlags.NonCached),
             };
 
             // The background thread calls the kept adapter until a call reports the adapter's documented refusal.
@@ -202,12 +204,14 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
         };
     }
 
-    private static Func<string?> NdisSteps(NdisMemoryAllocator ndis) => () =>
+    // Arena blocks (flags None) or native ones (NonCached), which the release frees: a free racing it must not free
+    // a native block twice.
+    private static Func<string?> NdisSteps(NdisMemoryAllocator ndis, NdisMemoryFlags flags) => () =>
     {
-        SlabProviderStatus status = ndis.AllocateMemory(out Memory<byte> memory, 64, NdisMemoryFlags.None);
+        SlabProviderStatus status = ndis.AllocateMemory(out Memory<byte> memory, 64, flags);
         if (status == SlabProviderStatus.Success)
         {
-            ndis.FreeMemory(memory, NdisMemoryFlags.None);
+            ndis.FreeMemory(memory, flags);
             return null;
         }
 
