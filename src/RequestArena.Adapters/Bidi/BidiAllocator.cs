@@ -353,10 +353,11 @@ public sealed unsafe class BidiAllocator : IDisposable
 
         Volatile.Write(ref _disposed, true);
 
-        // A kept allocator may be in a call on another thread right now. Allocate's fast path and Free mark themselves
-        // busy with a plain store before reading _disposed, so that a call costs no interlocked instruction; the
-        // process-wide barrier makes the pair exact: after it, that call either has its busy mark visible here (and is
-        // waited for) or reads _disposed as true. The memory goes back only after this returns.
+        // A kept allocator may be in a call on another thread right now. Allocate (its fast path, and its slow path
+        // once it has new memory), Free and the data copies mark themselves busy with a plain store before reading
+        // _disposed, so that a call costs no interlocked instruction; the process-wide barrier makes the pair exact:
+        // after it, that call either has its busy mark visible here (and is waited for) or reads _disposed as true.
+        // The memory goes back only after this returns.
         Interlocked.MemoryBarrierProcessWide();
         SpinWait spin = default;
         while (Volatile.Read(ref _busy) != 0)
@@ -458,12 +459,22 @@ public sealed unsafe class BidiAllocator : IDisposable
             });
         }
 
-        // The arena may have been released by the call above (a cleanup of its own); the block would be dead.
-        if (_disposed)
+        // Busy from here to the new slot, as in Allocate, but not across the call above: a release running on this
+        // thread inside that call (a cleanup of the arena's own) must not wait for this thread. A release on another
+        // thread either waits for the slot (and unpins it with the others) or is seen here, before anything is pinned.
+        Volatile.Write(ref _busy, 1);
+        try
         {
-            return FailBlock(Win32Error.InvalidHandle);
+            return Volatile.Read(ref _disposed) ? FailBlock(Win32Error.InvalidHandle) : AddSlot(memory, size, sizeClass);
         }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
 
+    private BidiBlock AddSlot(Memory<byte> memory, int size, int sizeClass)
+    {
         nint address;
         MemoryHandle pin = default;
         try

@@ -319,6 +319,46 @@ public sealed class BidiAllocatorTests : IDisposable
         Assert.Equal(Win32Error.InvalidHandle, BidiAllocator.GetLastError());
     }
 
+    // Over an allocator that is not an arena, every new block is pinned for its address; a release on another thread
+    // racing an allocation that takes new memory must still unpin every block, the one being added included.
+    [Fact]
+    public void Dispose_RacingAllocationsOfNewMemory_UnpinsEveryBlock()
+    {
+        const int Trials = 300;
+        var allocator = new PinCountingAllocator();
+        int refusedOtherwise = 0;
+        for (int trial = 0; trial < Trials; trial++)
+        {
+            var bidi = new BidiAllocator(allocator);
+            bool calling = false;
+            Win32Error ending = Win32Error.Success;
+            var caller = new Thread(() =>
+            {
+                // Nothing is freed, so every allocation takes new memory through the slow path.
+                while (!bidi.Allocate(48).IsEmpty)
+                {
+                    Volatile.Write(ref calling, true);
+                }
+
+                ending = BidiAllocator.GetLastError();
+            });
+
+            caller.Start();
+            SpinWait.SpinUntil(() => Volatile.Read(ref calling), TimeSpan.FromSeconds(10));
+            Thread.SpinWait(trial % 200);
+            bidi.Dispose();
+            Assert.True(caller.Join(TimeSpan.FromSeconds(10)), $"trial {trial}: the allocator went on serving after Dispose");
+            if (ending != Win32Error.InvalidHandle)
+            {
+                refusedOtherwise++;
+            }
+
+            Assert.True(allocator.Pinned == 0, $"trial {trial}: {allocator.Pinned} blocks left pinned after Dispose");
+        }
+
+        Assert.Equal(0, refusedOtherwise);
+    }
+
     [Fact]
     public void GetLastError_IsUnchangedBySuccess()
     {
