@@ -65,6 +65,21 @@ public class Allocate32Benchmarks
     [Benchmark(Description = "arena, zeroed (default)")]
     public long ArenaZeroed() => Run(_zeroed);
 
+    [Benchmark(Description = "arena cursor, zeroed (default)")]
+    public long ArenaCursorZeroed()
+    {
+        Arena arena = _zeroed;
+        ArenaCursor cursor = arena.CreateCursor();
+        long total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += cursor.AllocateMemory(Size).Length;
+        }
+
+        arena.Reset();
+        return total;
+    }
+
     [Benchmark(Description = "arena, unzeroed")]
     public long ArenaUnzeroed() => Run(_unzeroed);
 

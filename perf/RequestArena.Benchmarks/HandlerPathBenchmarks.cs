@@ -29,6 +29,7 @@ public class HandlerPathBenchmarks
     private const string RawRecordsPath = "/records-raw";
     private const string InlineRecordsPath = "/records-inline";
     private const string InlineRawRecordsPath = "/records-inline-raw";
+    private const string CursorRecordsPath = "/records-cursor";
     private static Arena s_rawArena = null!;
     private static IModuleAllocator s_rawAllocator = null!;
 
@@ -52,6 +53,7 @@ public class HandlerPathBenchmarks
     private InProcessRequests _minimalApiRaw = null!;
     private InProcessRequests _minimalApiInline = null!;
     private InProcessRequests _minimalApiInlineRaw = null!;
+    private InProcessRequests _minimalApiCursor = null!;
     private InProcessRequests _jsonWriter = null!;
     private InProcessRequests _pipe = null!;
     private InProcessRequests _bidi = null!;
@@ -81,6 +83,9 @@ public class HandlerPathBenchmarks
         routed.UseEndpoints(endpoints =>
         {
             endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAll(allocator));
+
+            // The same handler taking a cursor from its allocator for the loop.
+            endpoints.MapGet(CursorRecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAllThroughCursor((IArenaAllocator)allocator));
 
             // The same loop written inside the lambda, as a handler with nothing to factor out would have it.
             endpoints.MapGet(InlineRecordsPath, static (IModuleAllocator allocator) =>
@@ -123,6 +128,7 @@ public class HandlerPathBenchmarks
         _minimalApiRaw = new InProcessRequests(_services, routedApp, RawRecordsPath, endpoint: null);
         _minimalApiInline = new InProcessRequests(_services, routedApp, InlineRecordsPath, endpoint: null);
         _minimalApiInlineRaw = new InProcessRequests(_services, routedApp, InlineRawRecordsPath, endpoint: null);
+        _minimalApiCursor = new InProcessRequests(_services, routedApp, CursorRecordsPath, endpoint: null);
 
         _getRequestArena = Request(static context =>
         {
@@ -188,6 +194,7 @@ public class HandlerPathBenchmarks
         Check("GetRequestArena()", GetRequestArena, allocated, _getRequestArena);
         Check("minimal API", MinimalApiInjected, allocated, _minimalApi);
         Check("minimal API over a raw arena", MinimalApiRawArena, allocated, _minimalApiRaw);
+        Check("minimal API, cursor", MinimalApiCursor, allocated, _minimalApiCursor);
         Check("minimal API, loop inside the lambda", MinimalApiInlineLoop, allocated, _minimalApiInline);
         Check("minimal API, loop inside the lambda, raw arena", MinimalApiInlineLoopRawArena, allocated, _minimalApiInlineRaw);
         Check("one allocation", OneAllocation, Size, _oneAllocation);
@@ -246,6 +253,9 @@ public class HandlerPathBenchmarks
     [Benchmark(Description = "request: minimal API, injected IModuleAllocator")]
     public Task MinimalApiInjected() => _minimalApi.RunAsync();
 
+    [Benchmark(Description = "request: minimal API, ArenaCursor from the injected allocator")]
+    public Task MinimalApiCursor() => _minimalApiCursor.RunAsync();
+
     [Benchmark(Description = "request: minimal API, the loop inside the lambda")]
     public Task MinimalApiInlineLoop() => _minimalApiInline.RunAsync();
 
@@ -286,6 +296,18 @@ public class HandlerPathBenchmarks
         for (int i = 0; i < Count; i++)
         {
             total += allocator.AllocateMemory(Size).Length;
+        }
+
+        return total;
+    }
+
+    private static long AllocateAllThroughCursor(IArenaAllocator allocator)
+    {
+        ArenaCursor cursor = allocator.CreateCursor();
+        long total = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            total += cursor.AllocateMemory(Size).Length;
         }
 
         return total;

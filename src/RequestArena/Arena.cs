@@ -214,14 +214,42 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     public Memory<byte> AllocateMemory(int cbAllocation, long cycle)
     {
         // A chunk with room was placed in the current cycle by this very thread, and every release kills every chunk
-        // (Limit 0), so a bump that succeeds here cannot belong to a later cycle than the caller's.
+        // (Limit 0). The caller's cycle is checked before the bump all the same: this very thread may have placed the
+        // chunk in a cycle later than the caller's (a pooled arena serving its next request on the same thread). A
+        // release on another thread after the check kills the chunk, which the bump sees, and no other thread can
+        // place it again. For AllocateMemory(int) the check folds away.
         ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
-        if (chunk is not null && chunk.Owner == this && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        if (chunk is not null && chunk.Owner == this && InCycle(cycle) && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
             return MemoryFactory.Create(owner, offset, cbAllocation);
         }
 
         return AllocateMemoryMiss(cbAllocation, cycle);
+    }
+
+    /// <summary>
+    /// A cursor for a loop of allocations on the calling thread, bound to the arena's current cycle: each allocation
+    /// costs the bump without the thread-static lookup of <see cref="AllocateMemory(int)"/>. See <see cref="ArenaCursor"/>.
+    /// </summary>
+    /// <returns>The cursor; use it on this thread only (the compiler keeps it there) and within this cycle.</returns>
+    /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
+    public ArenaCursor CreateCursor() => CreateCursor(Cycle);
+
+    /// <summary>
+    /// Like <see cref="CreateCursor()"/>, for a caller whose right to allocate ends with one cycle of the arena (see
+    /// <see cref="AllocateMemory(int, long)"/>).
+    /// </summary>
+    /// <param name="cycle">The value of <see cref="Cycle"/> the caller started in.</param>
+    /// <returns>The cursor; its allocations throw <see cref="ObjectDisposedException"/> once that cycle has ended.</returns>
+    /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
+    public ArenaCursor CreateCursor(long cycle)
+    {
+        if (IsDisposed)
+        {
+            ThrowHelper.ThrowArenaDisposed();
+        }
+
+        return new ArenaCursor(this, cycle);
     }
 
     /// <summary>
@@ -253,9 +281,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <exception cref="ObjectDisposedException">The cycle has ended, or the arena has been disposed.</exception>
     public bool TryAllocateMemory(int cbAllocation, long cycle, out Memory<byte> memory)
     {
-        // As in AllocateMemory(int, long): a chunk with room belongs to the current cycle.
+        // As in AllocateMemory(int, long): the caller's cycle, then the bump.
         ArenaChunk? chunk = FindChunk();
-        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        if (chunk is not null && InCycle(cycle) && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
             memory = MemoryFactory.Create(owner, offset, cbAllocation);
             return true;
@@ -341,12 +369,17 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         Release(dispose: true);
     }
 
+    // Whether a caller bound to `cycle` may still allocate: always for AnyCycle (a constant at the inlined call sites
+    // of the unbound overloads, so the JIT drops the test there).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool InCycle(long cycle) => cycle == AnyCycle || cycle == Volatile.Read(ref _cycle);
+
     // The bump itself, shared by the Memory<byte> fast paths: one load and one store of the chunk's state. Signed
     // compare on purpose: a revoked or released chunk may have Offset beyond Limit. The memory's owner is read before
     // the state, so a release landing in between leaves the caller the released lease, never null; index is the
     // Memory<byte> index of the bytes handed out.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryBump(ArenaChunk chunk, int size, out int index, out object owner)
+    internal bool TryBump(ArenaChunk chunk, int size, out int index, out object owner)
     {
         owner = chunk.MemoryOwner!;
         long state = chunk.State;
@@ -391,6 +424,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         return false;
     }
 
+    // The calling thread's chunk of this arena when it is the thread's last one, else null: where a cursor starts.
+    internal ArenaChunk? ChunkOfCurrentThread() =>
+        ThreadChunkSlot<ArenaChunk>.Last is { } chunk && chunk.Owner == this ? chunk : null;
+
     // The calling thread's chunk of this arena without taking the gate: the thread's last chunk, then the one before
     // it (promoted, so a thread alternating between two arenas stays on the fast path). Null when the thread has none.
     private ArenaChunk? FindChunk()
@@ -415,7 +452,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     private Memory<byte> AllocateMemoryMiss(int cbAllocation, long cycle)
     {
         ArenaChunk? chunk = FindChunk();
-        if (chunk is not null && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        if (chunk is not null && InCycle(cycle) && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
             return MemoryFactory.Create(owner, offset, cbAllocation);
         }

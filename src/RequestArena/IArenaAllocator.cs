@@ -23,4 +23,12 @@ public interface IArenaAllocator : IModuleAllocator, ICleanupRegistry
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException">The allocator's memory has been reclaimed for good (a disposed arena, an ended request).</exception>
     bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory);
+
+    /// <summary>
+    /// A cursor for a loop of allocations on the calling thread, bound to this allocator's current arena cycle (for a
+    /// request's allocator: the request). See <see cref="ArenaCursor"/>.
+    /// </summary>
+    /// <returns>The cursor.</returns>
+    /// <exception cref="ObjectDisposedException">The allocator's memory has been reclaimed for good (a disposed arena, an ended request).</exception>
+    ArenaCursor CreateCursor();
 }

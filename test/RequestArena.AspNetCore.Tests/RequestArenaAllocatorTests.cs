@@ -54,6 +54,47 @@ public sealed class RequestArenaAllocatorTests : IDisposable
         second.Release();
     }
 
+    [Fact]
+    public void CreateCursor_AfterRelease_Throws()
+    {
+        var allocator = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+        allocator.AllocateMemory(8);
+        allocator.Release();
+
+        Assert.Throws<ObjectDisposedException>(() => allocator.CreateCursor());
+    }
+
+    // The pooled arena serves the next request on this same thread, so this thread's chunk has room again; a cursor of
+    // the ended request must still be refused and charge nothing.
+    [Fact]
+    public void CreateCursor_CursorUsedAfterItsRequest_ThrowsAndLeavesTheNextRequestsArenaAlone()
+    {
+        var first = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+        ArenaCursor cursor = first.CreateCursor();
+        cursor.AllocateMemory(64);
+        Assert.Equal(64, first.AllocatedBytes);
+        first.Release();
+
+        var second = new RequestArenaAllocator(Runtime, new DefaultHttpContext(), endpoint: null, maxBytes: 0);
+        second.AllocateMemory(32);
+
+        bool refused;
+        try
+        {
+            cursor.AllocateMemory(1000);
+            refused = false;
+        }
+        catch (ObjectDisposedException)
+        {
+            refused = true;
+        }
+
+        Assert.True(refused);
+        Assert.Equal(32, second.AllocatedBytes);
+        second.Release();
+        Assert.Equal(96, Statistics.GetSnapshot().TotalBytes);
+    }
+
     // Adapters charge native blocks through the handle and answer with their own status; a charge that arrives after
     // the release (before the release has reached the adapter) is refused as a disposed arena refuses it, with false.
     [Fact]

@@ -66,6 +66,37 @@ public sealed class RequestArenaMiddlewareTests
     }
 
     [Fact]
+    public async Task CreateCursor_InAHandler_AllocatesFromTheRequestsArenaWithinItsQuota()
+    {
+        await using var host = await ArenaTestHost.StartAsync(app => app.MapGet("/cursor/{count:int}", (int count, IModuleAllocator arena) =>
+        {
+            ArenaCursor cursor = ((IArenaAllocator)arena).CreateCursor();
+            long total = 0;
+            for (int i = 0; i < count; i++)
+            {
+                Memory<byte> field = cursor.AllocateMemory(16);
+                total += field.Span.IndexOfAnyExcept((byte)0) < 0 ? field.Length : 0;
+                field.Span.Fill(0xCD);
+            }
+
+            return total;
+        }).WithRequestArena(16 * 1000));
+
+        Assert.Equal("16000", await host.Client.GetStringAsync("/cursor/1000"));
+
+        // One more field than the quota holds: the cursor's allocation throws as the handle's does, and the
+        // middleware answers with the limit status.
+        using HttpResponseMessage over = await host.Client.GetAsync("/cursor/1001");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, over.StatusCode);
+
+        await Released.WaitUntilAsync(() => host.Statistics.GetSnapshot().Requests == 2, "both arenas are released");
+        RequestArenaStatisticsSnapshot snapshot = host.Statistics.GetSnapshot();
+        Assert.Equal(2 * 16_000, snapshot.TotalBytes);
+        Assert.Equal(1, snapshot.LimitExceeded);
+        Assert.Equal(0, snapshot.Pool.SlabsInUse);
+    }
+
+    [Fact]
     public async Task Allocate_AfterPreviousRequestWroteSameSlab_ReadsZero()
     {
         await using var host = await ArenaTestHost.StartAsync(app =>

@@ -82,6 +82,16 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
         return AllocateMemoryFirst(cbAllocation);
     }
 
+    // Bound to the request's cycle like AllocateMemory: a cursor still in use when the request ends is refused by the
+    // arena, never served from its next request.
+    public ArenaCursor CreateCursor()
+    {
+        lock (this)
+        {
+            return GetOrRentArenaLocked().CreateCursor(_cycle);
+        }
+    }
+
     // What every arena of the application's pool does, so it can be answered before the request rents one.
     public bool ZeroMemory => _runtime.ZeroMemory;
 

@@ -31,6 +31,10 @@ internal static class ThrowHelper
             "The arena cycle (request) this allocator belonged to has ended and its memory has been released. Keep a request's IModuleAllocator, and memory from it, only for the duration of the request.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static Arena ThrowDefaultCursor() =>
+        throw new InvalidOperationException("This ArenaCursor is default; create one with Arena.CreateCursor or IArenaAllocator.CreateCursor.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowHeldLimitExceeded(long limit, long requested, long allocated, long held) =>
         throw new ArenaLimitExceededException(limit, requested, allocated, held);
 

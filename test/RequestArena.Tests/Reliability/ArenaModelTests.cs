@@ -74,6 +74,9 @@ public class ArenaModelTests(ITestOutputHelper output)
         long allocated = 0;
         string step = "";
 
+        // The test's thread also allocates through a cursor now and then, mixed with its other calls; a reset ends it.
+        ArenaCursor cursor = arena.CreateCursor();
+
         try
         {
             for (int i = 0; i < 400; i++)
@@ -91,7 +94,8 @@ public class ArenaModelTests(ITestOutputHelper output)
                     };
                     bool useTry = random.Next(2) == 0;
                     int stack = ThreadStacks[random.Next(ThreadStacks.Length)];
-                    step = $"step {i}: {(useTry ? "TryAllocateMemory" : "AllocateMemory")}({size}) on {(stack < 0 ? "the test's thread" : $"a new thread, stack {stack}")}";
+                    bool viaCursor = !useTry && stack < 0 && random.Next(3) == 0;
+                    step = $"step {i}: {(useTry ? "TryAllocateMemory" : viaCursor ? "cursor.AllocateMemory" : "AllocateMemory")}({size}) on {(stack < 0 ? "the test's thread" : $"a new thread, stack {stack}")}";
                     bool overQuota = size > 0 && quota > 0 && allocated + size > quota;
                     if (size < 0)
                     {
@@ -132,7 +136,7 @@ public class ArenaModelTests(ITestOutputHelper output)
                         {
                             try
                             {
-                                memory = OnThread(stack, () => arena.AllocateMemory(size));
+                                memory = viaCursor ? cursor.AllocateMemory(size) : OnThread(stack, () => arena.AllocateMemory(size));
                             }
                             catch (ArenaLimitExceededException ex) when (ex.Held > 0)
                             {
@@ -162,6 +166,21 @@ public class ArenaModelTests(ITestOutputHelper output)
                 {
                     step = $"step {i}: Reset()";
                     arena.Reset();
+
+                    // The cursor belonged to the cycle that just ended: refused, nothing charged to the new one.
+                    bool cursorRefused = false;
+                    try
+                    {
+                        cursor.AllocateMemory(1 + random.Next(100));
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        cursorRefused = true;
+                    }
+
+                    Assert.True(cursorRefused, "a cursor of the ended cycle allocated");
+                    Assert.Equal(0, arena.AllocatedBytes);
+                    cursor = arena.CreateCursor();
                     cleanups.Reverse();
                     Assert.Equal(cleanups, ran);
                     foreach ((Memory<byte> memory, _) in live)

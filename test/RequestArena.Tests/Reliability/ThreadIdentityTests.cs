@@ -202,6 +202,24 @@ public class ThreadIdentityTests
         Assert.Equal(64, all.Length);
     }
 
+    // A pooled arena's next cycle may run on the very thread that holds a caller of the old one: the thread's chunk
+    // then has room again, and the old caller must still be refused, on the fast path as on the slow one.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AllocateWithCycle_AfterTheSameThreadAllocatedInTheNextCycle_ThrowsAndChargesNothing(bool throughTry)
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+        long cycle = arena.Cycle;
+        arena.AllocateMemory(32, cycle);
+        arena.Reset();
+        arena.AllocateMemory(32);
+
+        Assert.Throws<ObjectDisposedException>(() => throughTry ? arena.TryAllocateMemory(32, cycle, out _) : arena.AllocateMemory(32, cycle).Length > 0);
+        Assert.Equal(32, arena.AllocatedBytes);
+    }
+
     [Fact]
     public void AllocateWithCycle_OfAnotherArena_Throws()
     {
