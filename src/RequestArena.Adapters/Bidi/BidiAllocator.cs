@@ -198,9 +198,13 @@ public sealed unsafe class BidiAllocator : IDisposable
         // Busy before the release check, as in Allocate: a release on another thread waits until this call is done
         // with the slot table before it empties the table, so a free racing it answers false instead of indexing a
         // table that has just been emptied.
-        Volatile.Write(ref _busy, 1);
+        if (!TryEnterBusy())
+        {
+            return Fail(Win32Error.InvalidParameter);
+        }
+
         int index = block.Slot;
-        if (!Volatile.Read(ref _disposed) && block.Owner == this && (uint)index < (uint)_slotCount)
+        if (block.Owner == this && (uint)index < (uint)_slotCount)
         {
             Slot[] slots = _slots;
             ref Slot slot = ref slots[index];
@@ -217,12 +221,12 @@ public sealed unsafe class BidiAllocator : IDisposable
                     PushFree(slots, previous - 1);
                 }
 
-                Volatile.Write(ref _busy, 0);
+                ExitBusy();
                 return true;
             }
         }
 
-        Volatile.Write(ref _busy, 0);
+        ExitBusy();
         return Fail(Win32Error.InvalidParameter);
     }
 
@@ -237,26 +241,13 @@ public sealed unsafe class BidiAllocator : IDisposable
             return FailBlock(Win32Error.InvalidParameter);
         }
 
-        BidiBlock block = Allocate((int)size);
-        if (block.IsEmpty || !TryEnterWrite())
+        return AllocateFilled((int)size, value, static (bytes, value) =>
         {
-            return block.IsEmpty ? block : FailBlock(Win32Error.InvalidHandle);
-        }
-
-        try
-        {
-            Span<byte> bytes = block.Span;
             MemoryMarshal.AsBytes(value).CopyTo(bytes);
 
             // Written even when the block is zeroed: the arena may have been told not to zero.
             MemoryMarshal.Cast<byte, char>(bytes)[value.Length] = '\0';
-        }
-        finally
-        {
-            ExitWrite();
-        }
-
-        return block;
+        });
     }
 
     /// <summary>Allocates a NUL-terminated UTF-8 string holding <paramref name="value"/>.</summary>
@@ -279,53 +270,49 @@ public sealed unsafe class BidiAllocator : IDisposable
             size = Encoding.UTF8.GetByteCount(value) + 1;
         }
 
-        BidiBlock block = Allocate((int)size);
-        if (block.IsEmpty || !TryEnterWrite())
-        {
-            return block.IsEmpty ? block : FailBlock(Win32Error.InvalidHandle);
-        }
-
-        try
-        {
-            Span<byte> bytes = block.Span;
-            int written = Encoding.UTF8.GetBytes(value, bytes);
-            bytes[written] = 0;
-        }
-        finally
-        {
-            ExitWrite();
-        }
-
-        return block;
+        return AllocateFilled((int)size, value, static (bytes, value) => bytes[Encoding.UTF8.GetBytes(value, bytes)] = 0);
     }
 
     /// <summary>Allocates a binary object holding a copy of <paramref name="data"/>.</summary>
     /// <param name="data">The bytes; must not be empty.</param>
     /// <returns>A block of <c>data.Length</c> bytes, or an empty block on failure as for <see cref="Allocate"/>.</returns>
-    public BidiBlock AllocateBlob(ReadOnlySpan<byte> data)
+    public BidiBlock AllocateBlob(ReadOnlySpan<byte> data) =>
+        AllocateFilled(data.Length, data, static (bytes, data) => data.CopyTo(bytes));
+
+    // The caller's data goes into a block after Allocate has returned it, so the write takes the busy mark again: a
+    // release racing the call either waits for the write (the block's memory is still the request's until the release
+    // is over) or is seen here, and the call then fails as released, writing nothing.
+    private BidiBlock AllocateFilled<TArg>(int size, TArg arg, SpanAction<byte, TArg> fill)
+        where TArg : allows ref struct
     {
-        BidiBlock block = Allocate(data.Length);
-        if (block.IsEmpty || !TryEnterWrite())
+        BidiBlock block = Allocate(size);
+        if (block.IsEmpty)
         {
-            return block.IsEmpty ? block : FailBlock(Win32Error.InvalidHandle);
+            return block;
+        }
+
+        if (!TryEnterBusy())
+        {
+            return FailBlock(Win32Error.InvalidHandle);
         }
 
         try
         {
-            data.CopyTo(block.Span);
+            fill(block.Span, arg);
         }
         finally
         {
-            ExitWrite();
+            ExitBusy();
         }
 
         return block;
     }
 
-    // The caller's data goes into a block after Allocate has returned it, so the write takes the same busy handshake
-    // as Allocate's clear: a release racing the call either waits for the write (the block's memory is still the
-    // request's until the release is over) or is seen here, and the call then fails as released, writing nothing.
-    private bool TryEnterWrite()
+    // The call's half of the handshake with Dispose: busy with a plain store, then the release check. False (and not
+    // busy) when the allocator has been released; otherwise the caller ends its use of the slots or the memory with
+    // ExitBusy, and a release on another thread waits for that.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryEnterBusy()
     {
         Volatile.Write(ref _busy, 1);
         if (!Volatile.Read(ref _disposed))
@@ -337,7 +324,8 @@ public sealed unsafe class BidiAllocator : IDisposable
         return false;
     }
 
-    private void ExitWrite() => Volatile.Write(ref _busy, 0);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExitBusy() => Volatile.Write(ref _busy, 0);
 
     /// <summary>
     /// Releases the allocator: every block, live or free, becomes invalid for <see cref="Free"/> and every later
@@ -462,14 +450,18 @@ public sealed unsafe class BidiAllocator : IDisposable
         // Busy from here to the new slot, as in Allocate, but not across the call above: a release running on this
         // thread inside that call (a cleanup of the arena's own) must not wait for this thread. A release on another
         // thread either waits for the slot (and unpins it with the others) or is seen here, before anything is pinned.
-        Volatile.Write(ref _busy, 1);
+        if (!TryEnterBusy())
+        {
+            return FailBlock(Win32Error.InvalidHandle);
+        }
+
         try
         {
-            return Volatile.Read(ref _disposed) ? FailBlock(Win32Error.InvalidHandle) : AddSlot(memory, size, sizeClass);
+            return AddSlot(memory, size, sizeClass);
         }
         finally
         {
-            Volatile.Write(ref _busy, 0);
+            ExitBusy();
         }
     }
 
