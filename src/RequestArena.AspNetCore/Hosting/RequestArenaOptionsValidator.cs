@@ -26,8 +26,7 @@ internal sealed class RequestArenaOptionsValidator : IValidateOptions<RequestAre
         }
 
         // The pool's own bounds: below a millisecond its timer would fire once and never again.
-        if (options.TrimInterval != Timeout.InfiniteTimeSpan
-            && (options.TrimInterval < SlabPoolOptions.MinTrimInterval || options.TrimInterval > SlabPoolOptions.MaxTrimInterval))
+        if (!SlabPoolOptions.IsValidTrimInterval(options.TrimInterval))
         {
             (failures ??= []).Add(
                 $"RequestArenaOptions.TrimInterval must be from {SlabPoolOptions.MinTrimInterval} to {SlabPoolOptions.MaxTrimInterval}, or Timeout.InfiniteTimeSpan; it was {options.TrimInterval}.");

@@ -50,9 +50,13 @@ public sealed class SlabPoolOptions
             throw new ArgumentException($"SlabPoolOptions.MaxRetainedBytes must not be negative; it was {MaxRetainedBytes}.", nameof(MaxRetainedBytes));
         }
 
-        if (TrimInterval != Timeout.InfiniteTimeSpan && (TrimInterval < MinTrimInterval || TrimInterval > MaxTrimInterval))
+        if (!IsValidTrimInterval(TrimInterval))
         {
             throw new ArgumentException($"SlabPoolOptions.TrimInterval must be from {MinTrimInterval} to {MaxTrimInterval}, or Timeout.InfiniteTimeSpan; it was {TrimInterval}.", nameof(TrimInterval));
         }
     }
+
+    // The accepted intervals, for this class and for RequestArenaOptions' start-up validation alike.
+    internal static bool IsValidTrimInterval(TimeSpan interval) =>
+        interval == Timeout.InfiniteTimeSpan || (interval >= MinTrimInterval && interval <= MaxTrimInterval);
 }
