@@ -369,10 +369,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         Release(dispose: true);
     }
 
-    // Whether a caller bound to `cycle` may still allocate: always for AnyCycle (a constant at the inlined call sites
-    // of the unbound overloads, so the JIT drops the test there).
+    // Whether a caller bound to `cycle` may still allocate (the overloads that take a cycle, and ArenaCursor): always
+    // for AnyCycle (a constant at the inlined call sites of the unbound overloads, so the JIT drops the test there).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool InCycle(long cycle) => cycle == AnyCycle || cycle == Volatile.Read(ref _cycle);
+    internal bool InCycle(long cycle) => cycle == AnyCycle || cycle == Volatile.Read(ref _cycle);
 
     // The bump itself, shared by the Memory<byte> fast paths: one load and one store of the chunk's state. Signed
     // compare on purpose: a revoked or released chunk may have Offset beyond Limit. The memory's owner is read before
