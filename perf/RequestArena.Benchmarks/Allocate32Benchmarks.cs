@@ -68,15 +68,8 @@ public class Allocate32Benchmarks
     [Benchmark(Description = "arena cursor, zeroed (default)")]
     public long ArenaCursorZeroed()
     {
-        Arena arena = _zeroed;
-        ArenaCursor cursor = arena.CreateCursor();
-        long total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            total += cursor.AllocateMemory(Size).Length;
-        }
-
-        arena.Reset();
+        long total = AllocationLoops.ThroughCursor(_zeroed, Count, Size);
+        _zeroed.Reset();
         return total;
     }
 

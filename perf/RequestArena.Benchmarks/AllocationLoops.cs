@@ -37,6 +37,22 @@ internal static class AllocationLoops
         return total;
     }
 
+    /// <summary>
+    /// <paramref name="count"/> allocations of <paramref name="size"/> bytes through one <see cref="ArenaCursor"/> taken
+    /// from <paramref name="allocator"/>: a raw arena, or a request's allocator inside its handler.
+    /// </summary>
+    public static long ThroughCursor(IArenaAllocator allocator, int count, int size)
+    {
+        ArenaCursor cursor = allocator.CreateCursor();
+        long total = 0;
+        for (int i = 0; i < count; i++)
+        {
+            total += cursor.AllocateMemory(size).Length;
+        }
+
+        return total;
+    }
+
     /// <summary>One <c>new byte[size]</c> per slot of <paramref name="held"/>, each kept there.</summary>
     public static long NewArrays(byte[][] held, int size)
     {

@@ -85,7 +85,7 @@ public class HandlerPathBenchmarks
             endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAll(allocator));
 
             // The same handler taking a cursor from its allocator for the loop.
-            endpoints.MapGet(CursorRecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAllThroughCursor((IArenaAllocator)allocator));
+            endpoints.MapGet(CursorRecordsPath, static (IModuleAllocator allocator) => s_sink = AllocationLoops.ThroughCursor((IArenaAllocator)allocator, Count, Size));
 
             // The same loop written inside the lambda, as a handler with nothing to factor out would have it.
             endpoints.MapGet(InlineRecordsPath, static (IModuleAllocator allocator) =>
@@ -296,18 +296,6 @@ public class HandlerPathBenchmarks
         for (int i = 0; i < Count; i++)
         {
             total += allocator.AllocateMemory(Size).Length;
-        }
-
-        return total;
-    }
-
-    private static long AllocateAllThroughCursor(IArenaAllocator allocator)
-    {
-        ArenaCursor cursor = allocator.CreateCursor();
-        long total = 0;
-        for (int i = 0; i < Count; i++)
-        {
-            total += cursor.AllocateMemory(Size).Length;
         }
 
         return total;

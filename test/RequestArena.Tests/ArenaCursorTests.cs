@@ -74,7 +74,7 @@ public sealed class ArenaCursorTests : IDisposable
         ArenaCursor cursor = arena.CreateCursor();
         cursor.AllocateMemory(8);
 
-        ThrowsOnAllocate<ArgumentOutOfRangeException>(ref cursor, size);
+        CursorAssert.Throws<ArgumentOutOfRangeException>(ref cursor, size);
 
         Assert.Equal(16, cursor.AllocateMemory(16).Length);
         Assert.Equal(24, arena.AllocatedBytes);
@@ -87,7 +87,7 @@ public sealed class ArenaCursorTests : IDisposable
         ArenaCursor cursor = arena.CreateCursor();
         cursor.AllocateMemory(600);
 
-        ArenaLimitExceededException ex = ThrowsOnAllocate<ArenaLimitExceededException>(ref cursor, 600);
+        ArenaLimitExceededException ex = CursorAssert.Throws<ArenaLimitExceededException>(ref cursor, 600);
         Assert.Equal(1000, ex.Limit);
 
         Assert.Equal(400, cursor.AllocateMemory(400).Length);
@@ -105,7 +105,7 @@ public sealed class ArenaCursorTests : IDisposable
         arena.Reset();
         Memory<byte> next = arena.AllocateMemory(32);
 
-        ThrowsOnAllocate<ObjectDisposedException>(ref cursor, 32);
+        CursorAssert.Throws<ObjectDisposedException>(ref cursor, 32);
 
         Assert.Equal(32, arena.AllocatedBytes);
         Assert.Equal(32, next.Length);
@@ -120,7 +120,7 @@ public sealed class ArenaCursorTests : IDisposable
         cursor.AllocateMemory(32);
         arena.Dispose();
 
-        ThrowsOnAllocate<ObjectDisposedException>(ref cursor, 32);
+        CursorAssert.Throws<ObjectDisposedException>(ref cursor, 32);
 
         Assert.Throws<ObjectDisposedException>(() => arena.CreateCursor());
     }
@@ -132,7 +132,7 @@ public sealed class ArenaCursorTests : IDisposable
         using var second = new Arena(_pool);
         ArenaCursor cursor = second.CreateCursor(first.Cycle);
 
-        ThrowsOnAllocate<ObjectDisposedException>(ref cursor, 32);
+        CursorAssert.Throws<ObjectDisposedException>(ref cursor, 32);
 
         Assert.Equal(0, second.AllocatedBytes);
     }
@@ -142,7 +142,7 @@ public sealed class ArenaCursorTests : IDisposable
     {
         ArenaCursor cursor = default;
 
-        InvalidOperationException ex = ThrowsOnAllocate<InvalidOperationException>(ref cursor, 32);
+        InvalidOperationException ex = CursorAssert.Throws<InvalidOperationException>(ref cursor, 32);
         Assert.Contains("CreateCursor", ex.Message);
     }
 
@@ -228,22 +228,5 @@ public sealed class ArenaCursorTests : IDisposable
 
         Assert.True(arena.TryAllocateMemory((int)Quota, out Memory<byte> all));
         Assert.Equal(Quota, all.Length);
-    }
-
-    // Assert.Throws takes a lambda, and a lambda cannot capture a ref struct.
-    private static TException ThrowsOnAllocate<TException>(ref ArenaCursor cursor, int size)
-        where TException : Exception
-    {
-        try
-        {
-            cursor.AllocateMemory(size);
-        }
-        catch (TException ex)
-        {
-            return ex;
-        }
-
-        Assert.Fail($"AllocateMemory({size}) did not throw {typeof(TException).Name}.");
-        return null!;
     }
 }

@@ -21,6 +21,8 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
 
     private const byte Pattern = 0xAB;
 
+    private static readonly byte[] Blob = Enumerable.Repeat((byte)0x5A, 40).ToArray();
+
     [Theory]
     [InlineData("bidi")]
     [InlineData("rpc")]
@@ -46,8 +48,8 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
             var handle = new RequestArenaAllocator(runtime, new DefaultHttpContext(), endpoint: null, maxBytes: Quota);
             Func<string?> step = kind switch
             {
-                "bidi" => BidiSteps(new BidiAllocator(handle)),
-                _ when kind.StartsWith("bidi-strings", StringComparison.Ordinal) => BidiStringSteps(new BidiAllocator(handle)),
+                "bidi" => BidiSteps(new BidiAllocator(handle), AllocateBlock),
+                _ when kind.StartsWith("bidi-strings", StringComparison.Ordinal) => BidiSteps(new BidiAllocator(handle), AllocateStringOrBlob),
                 "rpc" => RpcSteps(new RpcScopeEnvironment(handle)),
                 "ndis" => NdisSteps(new NdisMemoryAllocator(handle), NdisMemoryFlags.None),
                 _ => NdisSteps(new NdisMemoryAllocator(handle), NdisMemoryFlags.NonCached),
@@ -118,15 +120,13 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
 
     // Each step is one round of calls; it returns null to go on, "refused" once the adapter reports its documented
     // refusal of a released request, or what else went wrong.
-    private static Func<string?> BidiSteps(BidiAllocator bidi)
+    private static Func<string?> BidiSteps(BidiAllocator bidi, Func<BidiAllocator, int, BidiBlock> allocate)
     {
         var live = new Queue<BidiBlock>();
         int round = 0;
         return () =>
         {
-            // Mostly small blocks, freed in turn so later allocations reuse (and clear) them; now and then a block
-            // over a slab's worth of small classes.
-            BidiBlock block = bidi.Allocate(++round % 16 == 0 ? 20_000 : 48);
+            BidiBlock block = allocate(bidi, ++round);
             if (block.IsEmpty)
             {
                 Win32Error error = BidiAllocator.GetLastError();
@@ -134,6 +134,7 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
                     : error == Win32Error.NotEnoughMemory ? FreeAll(live, bidi) : $"error {error}";
             }
 
+            // Freed in turn, so later allocations of the class reuse (and clear) the blocks.
             live.Enqueue(block);
             if (live.Count > 32 && !bidi.Free(live.Dequeue()) && !bidi.IsDisposed)
             {
@@ -144,37 +145,16 @@ public sealed class KeptAdapterRaceTests(ITestOutputHelper output)
         };
     }
 
-    // The calls that write the caller's data into the block they allocate: strings and blobs, freed in turn.
-    private static Func<string?> BidiStringSteps(BidiAllocator bidi)
+    // Mostly small blocks, now and then one over a slab's worth of small classes.
+    private static BidiBlock AllocateBlock(BidiAllocator bidi, int round) => bidi.Allocate(round % 16 == 0 ? 20_000 : 48);
+
+    // The calls that write the caller's data into the block they allocate: strings and blobs in turn.
+    private static BidiBlock AllocateStringOrBlob(BidiAllocator bidi, int round) => (round % 3) switch
     {
-        var live = new Queue<BidiBlock>();
-        byte[] blob = Enumerable.Repeat((byte)0x5A, 40).ToArray();
-        int round = 0;
-        return () =>
-        {
-            BidiBlock block = (++round % 3) switch
-            {
-                0 => bidi.AllocateUtf16String("kept past its request"),
-                1 => bidi.AllocateUtf8String("kept past its request"),
-                _ => bidi.AllocateBlob(blob),
-            };
-
-            if (block.IsEmpty)
-            {
-                Win32Error error = BidiAllocator.GetLastError();
-                return error == Win32Error.InvalidHandle ? "refused"
-                    : error == Win32Error.NotEnoughMemory ? FreeAll(live, bidi) : $"error {error}";
-            }
-
-            live.Enqueue(block);
-            if (live.Count > 32)
-            {
-                bidi.Free(live.Dequeue());
-            }
-
-            return null;
-        };
-    }
+        0 => bidi.AllocateUtf16String("kept past its request"),
+        1 => bidi.AllocateUtf8String("kept past its request"),
+        _ => bidi.AllocateBlob(Blob),
+    };
 
     private static string? FreeAll(Queue<BidiBlock> live, BidiAllocator bidi)
     {

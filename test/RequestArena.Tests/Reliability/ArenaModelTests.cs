@@ -168,17 +168,7 @@ public class ArenaModelTests(ITestOutputHelper output)
                     arena.Reset();
 
                     // The cursor belonged to the cycle that just ended: refused, nothing charged to the new one.
-                    bool cursorRefused = false;
-                    try
-                    {
-                        cursor.AllocateMemory(1 + random.Next(100));
-                    }
-                    catch (ObjectDisposedException)
-                    {
-                        cursorRefused = true;
-                    }
-
-                    Assert.True(cursorRefused, "a cursor of the ended cycle allocated");
+                    CursorAssert.Throws<ObjectDisposedException>(ref cursor, 1 + random.Next(100));
                     Assert.Equal(0, arena.AllocatedBytes);
                     cursor = arena.CreateCursor();
                     cleanups.Reverse();
