@@ -197,7 +197,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed <see cref="ArenaOptions.MaxBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Memory<byte> AllocateMemory(int cbAllocation) => AllocateMemory(cbAllocation, AnyCycle);
+    public Memory<byte> AllocateMemory(int cbAllocation) => AllocateMemory(cbAllocation, AnyCycle, bound: false);
 
     /// <summary>
     /// Like <see cref="AllocateMemory(int)"/>, for a caller whose right to allocate ends with one cycle of the arena (a
@@ -209,22 +209,30 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <returns>Exactly <paramref name="cbAllocation"/> bytes.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed the quota.</exception>
-    /// <exception cref="ObjectDisposedException">The cycle has ended, or the arena has been disposed.</exception>
+    /// <exception cref="ObjectDisposedException">
+    /// <paramref name="cycle"/> is not the arena's current cycle (it has ended, or it is no cycle of this arena), or the
+    /// arena has been disposed.
+    /// </exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Memory<byte> AllocateMemory(int cbAllocation, long cycle)
+    public Memory<byte> AllocateMemory(int cbAllocation, long cycle) => AllocateMemory(cbAllocation, cycle, bound: true);
+
+    // Both AllocateMemory overloads; `bound` is a constant at each, so the JIT keeps only one of the two cycle paths.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Memory<byte> AllocateMemory(int cbAllocation, long cycle, bool bound)
     {
         // A chunk with room was placed in the current cycle by this very thread, and every release kills every chunk
-        // (Limit 0). The caller's cycle is checked before the bump all the same: this very thread may have placed the
-        // chunk in a cycle later than the caller's (a pooled arena serving its next request on the same thread). A
+        // (Limit 0). A bound caller's cycle is checked before the bump all the same: this very thread may have placed
+        // the chunk in a cycle later than the caller's (a pooled arena serving its next request on the same thread). A
         // release on another thread after the check kills the chunk, which the bump sees, and no other thread can
-        // place it again. For AllocateMemory(int) the check folds away.
+        // place it again.
         ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
-        if (chunk is not null && chunk.Owner == this && InCycle(cycle) && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        if (chunk is not null && chunk.Owner == this && (!bound || IsCurrentCycle(cycle))
+            && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
             return MemoryFactory.Create(owner, offset, cbAllocation);
         }
 
-        return AllocateMemoryMiss(cbAllocation, cycle);
+        return AllocateMemoryMiss(cbAllocation, bound ? BoundCycle(cycle) : AnyCycle);
     }
 
     /// <summary>
@@ -240,7 +248,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <see cref="AllocateMemory(int, long)"/>).
     /// </summary>
     /// <param name="cycle">The value of <see cref="Cycle"/> the caller started in.</param>
-    /// <returns>The cursor; its allocations throw <see cref="ObjectDisposedException"/> once that cycle has ended.</returns>
+    /// <returns>
+    /// The cursor; its allocations throw <see cref="ObjectDisposedException"/> once that cycle has ended, or from the start
+    /// when <paramref name="cycle"/> is no cycle of this arena.
+    /// </returns>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     public ArenaCursor CreateCursor(long cycle)
     {
@@ -267,7 +278,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
-    public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory) => TryAllocateMemory(cbAllocation, AnyCycle, out memory);
+    public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory) => TryAllocateMemoryCore(cbAllocation, AnyCycle, out memory);
 
     /// <summary>
     /// Like <see cref="TryAllocateMemory(int, out Memory{byte})"/>, for a caller whose right to allocate ends with one
@@ -278,8 +289,17 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <param name="memory">Exactly <paramref name="cbAllocation"/> bytes, or empty when the method returns false.</param>
     /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
-    /// <exception cref="ObjectDisposedException">The cycle has ended, or the arena has been disposed.</exception>
+    /// <exception cref="ObjectDisposedException">
+    /// <paramref name="cycle"/> is not the arena's current cycle (it has ended, or it is no cycle of this arena), or the
+    /// arena has been disposed.
+    /// </exception>
     public bool TryAllocateMemory(int cbAllocation, long cycle, out Memory<byte> memory)
+    {
+        return TryAllocateMemoryCore(cbAllocation, BoundCycle(cycle), out memory);
+    }
+
+    // Both TryAllocateMemory overloads: `cycle` is AnyCycle for the unbound one.
+    private bool TryAllocateMemoryCore(int cbAllocation, long cycle, out Memory<byte> memory)
     {
         // As in AllocateMemory(int, long): the caller's cycle, then the bump.
         ArenaChunk? chunk = FindChunk();
@@ -369,10 +389,15 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         Release(dispose: true);
     }
 
-    // Whether a caller bound to `cycle` may still allocate (the overloads that take a cycle, and ArenaCursor): always
-    // for AnyCycle (a constant at the inlined call sites of the unbound overloads, so the JIT drops the test there).
+    // Whether a caller may still allocate in `cycle`, in the paths shared by bound and unbound callers: always for
+    // AnyCycle.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool InCycle(long cycle) => cycle == AnyCycle || cycle == Volatile.Read(ref _cycle);
+    private bool InCycle(long cycle) => cycle == AnyCycle || IsCurrentCycle(cycle);
+
+    // Whether `cycle` is the arena's current cycle: the one compare a bound caller's fast path makes (the overloads that
+    // take a cycle, and ArenaCursor). A bound caller's AnyCycle never passes it: real cycles start at 1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool IsCurrentCycle(long cycle) => cycle == Volatile.Read(ref _cycle);
 
     // The bump itself, shared by the Memory<byte> fast paths: one load and one store of the chunk's state. Signed
     // compare on purpose: a revoked or released chunk may have Offset beyond Limit. The memory's owner is read before
@@ -539,6 +564,13 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
     // The cycle argument of callers that are not bound to one cycle.
     private const long AnyCycle = -1;
+
+    // Never a cycle: the process-wide counter's first value is 1.
+    private const long NoCycle = 0;
+
+    // What the shared paths are given for a bound caller's cycle: a caller that passes AnyCycle's value holds no cycle
+    // of this arena, and is refused like any other that is not current, not let through as unbound.
+    private static long BoundCycle(long cycle) => cycle == AnyCycle ? NoCycle : cycle;
 
     private readonly struct Region(object owner, int memoryBase, byte* baseAddress, int offset)
     {

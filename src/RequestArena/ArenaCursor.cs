@@ -47,9 +47,13 @@ public ref struct ArenaCursor
         // The cycle first: the thread may have carved its chunk again in a later cycle of a pooled arena, and a
         // release on another thread that lands after this check kills the chunk, which the bump then sees.
         ArenaChunk? chunk = _chunk;
-        if (chunk is not null && chunk.Owner.InCycle(_cycle) && chunk.Owner.TryBump(chunk, cbAllocation, out int offset, out object owner))
+        if (chunk is not null)
         {
-            return MemoryFactory.Create(owner, offset, cbAllocation);
+            Arena arena = chunk.Owner;
+            if (arena.IsCurrentCycle(_cycle) && arena.TryBump(chunk, cbAllocation, out int offset, out object owner))
+            {
+                return MemoryFactory.Create(owner, offset, cbAllocation);
+            }
         }
 
         return AllocateMemoryMiss(cbAllocation);

@@ -232,6 +232,29 @@ public class ThreadIdentityTests
         Assert.Throws<ObjectDisposedException>(() => second.AllocateMemory(32, first.Cycle));
     }
 
+    // -1 is the arena's own "unbound" value and 0 comes before the first cycle: neither may let a bound caller through.
+    [Theory]
+    [InlineData(-1L, 32)]
+    [InlineData(-1L, 0)]
+    [InlineData(0L, 32)]
+    [InlineData(long.MinValue, 32)]
+    [InlineData(long.MaxValue, 32)]
+    public void AllocateWithCycle_NoCycleOfTheArena_ThrowsAndChargesNothing(long cycle, int size)
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+
+        // The thread's chunk has room, so the fast paths are the ones asked first.
+        arena.AllocateMemory(32);
+        ArenaCursor cursor = arena.CreateCursor(cycle);
+
+        Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(size, cycle).Length);
+        Assert.Throws<ObjectDisposedException>(() => arena.TryAllocateMemory(size, cycle, out _));
+        CursorAssert.Throws<ObjectDisposedException>(ref cursor, size);
+        Assert.Equal(32, arena.AllocatedBytes);
+        Assert.False(arena.LimitExceeded);
+    }
+
     private static void AssertNoOverlap(Arena arena, int threads, Func<int, int> stackSize)
     {
         var blocks = new Memory<byte>[threads][];
