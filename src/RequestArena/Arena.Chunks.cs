@@ -46,10 +46,9 @@ public sealed unsafe partial class Arena
             }
 
             // Judged after the quota so that a quota refuses an absurd size with its own, more telling error.
-            long maxBlock = Array.MaxLength - ArenaOptions.MaxAlignment;
-            if (size > maxBlock)
+            if (size > MaxBlockSize)
             {
-                ThrowHelper.ThrowTooLarge("cbAllocation", size, maxBlock);
+                ThrowHelper.ThrowTooLarge("cbAllocation", size, MaxBlockSize);
             }
 
             int aligned = (int)((size + _alignMask) & ~(long)_alignMask);

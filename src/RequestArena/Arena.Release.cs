@@ -6,70 +6,25 @@ public sealed unsafe partial class Arena
 {
     private void Release(bool dispose)
     {
-        // Cleanups first: they may still read or flush arena memory.
-        List<Exception>? errors = Volatile.Read(ref _cleanupCount) != 0 ? RunCleanups() : null;
-        using (_gate.EnterScope())
+        // Cleanups first: they may still read or flush arena memory. A cleanup registered on another thread after they
+        // ran and before the gate below would belong to neither this cycle's run nor, once the arena is disposed, any
+        // later one: the gate sends the release back to run it, so every registration that was accepted is disposed.
+        List<Exception>? errors = null;
+        while (true)
         {
-            if (dispose)
+            if (Volatile.Read(ref _cleanupCount) != 0)
             {
-                Volatile.Write(ref _disposed, true);
+                errors = RunCleanups(errors);
             }
 
-            Volatile.Write(ref _cycle, Interlocked.Increment(ref s_lastCycle));
-            _limitExceeded = false;
-
-            int threadsUsed = 0;
-            for (int i = 0; i < _chunkCount; i++)
+            using (_gate.EnterScope())
             {
-                if (_chunks[i].Slab is not null)
+                if (_cleanupCount == 0)
                 {
-                    threadsUsed++;
-                    RetireRegionLocked(_chunks[i]);
-                    _chunks[i].Kill();
+                    ReleaseLocked(dispose);
+                    break;
                 }
             }
-
-            // Threads that stopped using the arena keep nothing alive through it for long.
-            if (_chunkCount > MaxChunksKept || dispose)
-            {
-                for (int i = dispose ? 0 : MaxChunksKept; i < _chunkCount; i++)
-                {
-                    _chunks[i].Detached = true;
-                }
-
-                Array.Clear(_chunks, dispose ? 0 : MaxChunksKept, _chunkCount - (dispose ? 0 : MaxChunksKept));
-                _chunkCount = dispose ? 0 : MaxChunksKept;
-            }
-
-            // Invalidate before any slab can be reused, so no old Memory<byte> can see the next owner's bytes.
-            long carvedBytes = 0;
-            for (int i = 0; i < _slabCount; i++)
-            {
-                _slabs[i].Lease?.Release();
-                if (_slabs[i].Carved)
-                {
-                    carvedBytes += _slabs[i].Used;
-                }
-            }
-
-            // A cycle that outgrew one slab predicts another: the next one starts with a block of several slabs
-            // (pooled like oversize blocks), so it goes through the slow path and the pool once instead of per slab.
-            // The prediction shrinks one size class per smaller cycle, so one small cycle does not undo it.
-            _firstBlockClass = Math.Max(FirstBlockClass(carvedBytes), _firstBlockClass - 1);
-
-            _pool.Return(_slabs.AsSpan(0, _slabCount), _zero);
-            Array.Clear(_slabs, 0, _slabCount);
-
-            _slabCount = 0;
-            _currentSlab = -1;
-            _cursor = 0;
-
-            // A cycle that allocated on one thread only predicts another: its first chunk takes the whole slab, which
-            // saves a trip through the slow path per slab. After a cycle that hopped threads, the first chunk leaves
-            // room in its slab for the next thread.
-            _grain = threadsUsed <= 1 ? MaxGrain : _initialGrain;
-            _otherRequested = 0;
-            _held = 0;
         }
 
         if (errors is not null)
@@ -78,9 +33,79 @@ public sealed unsafe partial class Arena
         }
     }
 
-    private List<Exception>? RunCleanups()
+    private void ReleaseLocked(bool dispose)
     {
-        List<Exception>? errors = null;
+        if (dispose)
+        {
+            Volatile.Write(ref _disposed, true);
+        }
+
+        Volatile.Write(ref _cycle, Interlocked.Increment(ref s_lastCycle));
+        _limitExceeded = false;
+
+        int threadsUsed = 0;
+        for (int i = 0; i < _chunkCount; i++)
+        {
+            if (_chunks[i].Slab is not null)
+            {
+                threadsUsed++;
+                RetireRegionLocked(_chunks[i]);
+                _chunks[i].Kill();
+            }
+        }
+
+        // Threads that stopped using the arena keep nothing alive through it for long.
+        if (_chunkCount > MaxChunksKept || dispose)
+        {
+            for (int i = dispose ? 0 : MaxChunksKept; i < _chunkCount; i++)
+            {
+                _chunks[i].Detached = true;
+            }
+
+            Array.Clear(_chunks, dispose ? 0 : MaxChunksKept, _chunkCount - (dispose ? 0 : MaxChunksKept));
+            _chunkCount = dispose ? 0 : MaxChunksKept;
+        }
+
+        // Invalidate before any slab can be reused, so no old Memory<byte> can see the next owner's bytes.
+        long carvedBytes = 0;
+        for (int i = 0; i < _slabCount; i++)
+        {
+            _slabs[i].Lease?.Release();
+            if (_slabs[i].Carved)
+            {
+                carvedBytes += _slabs[i].Used;
+            }
+        }
+
+        // A cycle that outgrew one slab predicts another: the next one starts with a block of several slabs
+        // (pooled like oversize blocks), so it goes through the slow path and the pool once instead of per slab.
+        // The prediction shrinks one size class per smaller cycle, so one small cycle does not undo it.
+        _firstBlockClass = Math.Max(FirstBlockClass(carvedBytes), _firstBlockClass - 1);
+
+        try
+        {
+            _pool.Return(_slabs.AsSpan(0, _slabCount), _zero);
+        }
+        finally
+        {
+            // Even when the slab provider throws while freeing: the pool has taken every slab by then, and an arena
+            // that still listed them would hand them back a second time at its next release, to two owners at once.
+            Array.Clear(_slabs, 0, _slabCount);
+            _slabCount = 0;
+            _currentSlab = -1;
+            _cursor = 0;
+
+            // A cycle that allocated on one thread only predicts another: its first chunk takes the whole slab,
+            // which saves a trip through the slow path per slab. After a cycle that hopped threads, the first chunk
+            // leaves room in its slab for the next thread.
+            _grain = threadsUsed <= 1 ? MaxGrain : _initialGrain;
+            _otherRequested = 0;
+            _held = 0;
+        }
+    }
+
+    private List<Exception>? RunCleanups(List<Exception>? errors)
+    {
         while (Volatile.Read(ref _cleanupCount) != 0)
         {
             IDisposable[]? batch;

@@ -72,6 +72,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     // process-wide counter, so no two cycles of any arenas share a value and a caller holding another arena's cycle is
     // refused too.
     private static long s_lastCycle;
+
+    // Set by the ArenaPool that created the arena: only that pool takes it back, and only while it is rented (1).
+    internal ArenaPool? OwnerPool;
+    internal int Rented;
     private long _cycle = Interlocked.Increment(ref s_lastCycle);
     private bool _limitExceeded;   // an allocation was refused for the quota in this cycle
 
@@ -365,6 +369,11 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// Runs the registered cleanups (last registered first), returns every slab to the pool and invalidates every
     /// <see cref="Memory{T}"/> handed out so far. The arena can be used again afterwards.
     /// </summary>
+    /// <remarks>
+    /// A cleanup registered on another thread while the release runs is disposed by this release or by the next one (once
+    /// the arena is disposed, a registration is refused instead). When the slab
+    /// provider throws while freeing a block, its exception passes through after every slab has left the arena.
+    /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     public void Reset()
@@ -378,6 +387,11 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     }
 
     /// <summary>Like <see cref="Reset"/>, then the arena refuses further use. Calling it again does nothing.</summary>
+    /// <remarks>
+    /// A cleanup registered on another thread while the release runs is disposed by this release or by the next one (once
+    /// the arena is disposed, a registration is refused instead). When the slab
+    /// provider throws while freeing a block, its exception passes through after every slab has left the arena.
+    /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     public void Dispose()
     {
@@ -561,6 +575,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
         return Memory<byte>.Empty;
     }
+
+    // The largest allocation: rounded up to any alignment the arena allows, and with that alignment's room for aligning
+    // its start, it still fits the largest array a provider can make.
+    internal static readonly int MaxBlockSize = (Array.MaxLength - (ArenaOptions.MaxAlignment - 1)) & ~(ArenaOptions.MaxAlignment - 1);
 
     // The cycle argument of callers that are not bound to one cycle.
     private const long AnyCycle = -1;

@@ -153,4 +153,31 @@ public class ArenaBufferWriterTests
 
         Assert.Throws<ObjectDisposedException>(() => written.Span.Length);
     }
+
+    [Fact]
+    public void GetMemory_FirstBlockOfOneGiB_LaterBlocksNeverShrink()
+    {
+        var allocator = new SizeRecorder();
+        var writer = new ArenaBufferWriter(allocator, initialBlockSize: 1 << 30);
+
+        for (int i = 0; i < 3; i++)
+        {
+            Memory<byte> memory = writer.GetMemory(1);
+            writer.Advance(memory.Length);
+        }
+
+        Assert.Equal([1 << 30, 1 << 30, 1 << 30], allocator.Sizes);
+    }
+
+    // Records the sizes asked for and hands out a few bytes each, so a writer planning 1 GiB blocks takes no such memory.
+    private sealed class SizeRecorder : IModuleAllocator
+    {
+        public List<int> Sizes { get; } = [];
+
+        public Memory<byte> AllocateMemory(int cbAllocation)
+        {
+            Sizes.Add(cbAllocation);
+            return new byte[16];
+        }
+    }
 }

@@ -49,6 +49,55 @@ public class ArenaPoolTests
     }
 
     [Fact]
+    public void Return_ArenaWithOtherOptionsOnTheSameSlabPool_ThrowsAndIsNeverRented()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs, new ArenaOptions { MaxBytes = 1000 });
+        using var stranger = new Arena(slabs, new ArenaOptions { ZeroMemory = false });
+
+        Assert.Throws<ArgumentException>(() => pool.Return(stranger));
+
+        Arena rented = pool.Rent();
+        Assert.NotSame(stranger, rented);
+        Assert.True(rented.ZeroMemory);
+        Assert.Equal(1000, rented.MaxBytes);
+    }
+
+    [Fact]
+    public void Return_Twice_ThrowsAndTwoRentersNeverShareAnArena()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs);
+        Arena arena = pool.Rent();
+        pool.Return(arena);
+
+        Assert.Throws<InvalidOperationException>(() => pool.Return(arena));
+
+        Arena first = pool.Rent();
+        Arena second = pool.Rent();
+        Assert.NotSame(first, second);
+        Memory<byte> live = first.AllocateMemory(16);
+        pool.Return(second);
+        Assert.Equal(16, live.Span.Length);
+    }
+
+    [Fact]
+    public void Return_QuotaChangedByTheRenter_NextRenterGetsThePoolsQuota()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs, new ArenaOptions { MaxBytes = 1000 });
+        Arena arena = pool.Rent();
+        arena.MaxBytes = 0;
+
+        pool.Return(arena);
+        Arena next = pool.Rent();
+
+        Assert.Same(arena, next);
+        Assert.Equal(1000, next.MaxBytes);
+        Assert.Throws<ArenaLimitExceededException>(() => next.AllocateMemory(1001));
+    }
+
+    [Fact]
     public void Return_ArenaOfAnotherPool_ThrowsArgumentException()
     {
         using var slabs = TestPools.Create();

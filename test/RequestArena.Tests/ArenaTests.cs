@@ -739,6 +739,62 @@ public class ArenaTests
         Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(10));
     }
 
+    [Fact]
+    public void AllocateMemory_OverTheLargestBlockAtTheLargestAlignment_ThrowsArgumentOutOfRange()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool, new ArenaOptions { Alignment = ArenaOptions.MaxAlignment });
+
+        // The largest block, rounded up to the alignment and with room to align its start, must fit the provider.
+        long rounded = (Arena.MaxBlockSize + ArenaOptions.MaxAlignment - 1L) & ~(ArenaOptions.MaxAlignment - 1L);
+        Assert.True(rounded + ArenaOptions.MaxAlignment <= Array.MaxLength);
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => arena.AllocateMemory(Arena.MaxBlockSize + 1));
+        Assert.Contains(Arena.MaxBlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message);
+        Assert.Equal(0, arena.SlabsInUse);
+        Assert.Equal(Arena.MaxBlockSize, new ArenaMemoryPool(arena).MaxBufferSize);
+    }
+
+    // A registration landing after the release ran the cleanups and before it took the arena's gate must not be
+    // accepted and then forgotten.
+    [Fact]
+    public void Dispose_RacingRegisterForCleanup_EveryAcceptedCleanupIsDisposed()
+    {
+        using var pool = TestPools.Create();
+        for (int trial = 0; trial < 1000; trial++)
+        {
+            var arena = new Arena(pool);
+            var accepted = new List<Counted>();
+            using var start = new Barrier(2);
+            var registrar = new Thread(() =>
+            {
+                start.SignalAndWait();
+                while (true)
+                {
+                    var cleanup = new Counted();
+                    try
+                    {
+                        arena.RegisterForCleanup(cleanup);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        return;
+                    }
+
+                    accepted.Add(cleanup);
+                }
+            });
+            registrar.Start();
+            start.SignalAndWait();
+            Thread.SpinWait(trial % 200);
+            arena.Dispose();
+            registrar.Join();
+
+            Counted? forgotten = accepted.Find(c => c.Disposed != 1);
+            Assert.True(forgotten is null, $"trial {trial}: {accepted.Count(c => c.Disposed != 1)} of {accepted.Count} accepted cleanups were not disposed exactly once");
+        }
+    }
+
     private sealed class Cleanup(List<int> order, int id) : IDisposable
     {
         public void Dispose() => order.Add(id);
@@ -747,5 +803,14 @@ public class ArenaTests
     private sealed class Callback(Action action) : IDisposable
     {
         public void Dispose() => action();
+    }
+
+    private sealed class Counted : IDisposable
+    {
+        private int _disposed;
+
+        public int Disposed => Volatile.Read(ref _disposed);
+
+        public void Dispose() => Interlocked.Increment(ref _disposed);
     }
 }

@@ -139,7 +139,8 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     private void AddBlock(int wanted)
     {
         int size = Math.Max(wanted, _nextBlockSize);
-        _nextBlockSize = Math.Min(_nextBlockSize * 2, Math.Max(MaxGrowBlockSize, _initialBlockSize));
+        // In 64 bits: a first block of 1 GiB or more would overflow when doubled.
+        _nextBlockSize = (int)Math.Min(_nextBlockSize * 2L, Math.Max(MaxGrowBlockSize, _initialBlockSize));
         Memory<byte> block = _allocator.AllocateMemory(size);
         if (_last is not null)
         {

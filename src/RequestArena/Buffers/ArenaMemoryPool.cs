@@ -22,7 +22,7 @@ public sealed class ArenaMemoryPool : MemoryPool<byte>
     }
 
     /// <summary>The largest buffer a rent may ask for.</summary>
-    public override int MaxBufferSize => Array.MaxLength - ArenaOptions.MaxAlignment;
+    public override int MaxBufferSize => Arena.MaxBlockSize;
 
     /// <summary>Rents at least <paramref name="minBufferSize"/> bytes (4 KiB when -1) from the arena.</summary>
     /// <param name="minBufferSize">The minimum size, or -1 for the default.</param>

@@ -42,6 +42,18 @@ internal static class ThrowHelper
     public static void ThrowLimitExceeded(long limit, long requested, long allocated) =>
         throw new ArenaLimitExceededException(limit, requested, allocated);
 
+    // The provider's own exception when it threw once, so the caller sees what its provider reported.
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowProviderFreeFailed(List<Exception> errors)
+    {
+        if (errors.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(errors[0]);
+        }
+
+        throw new AggregateException("The slab provider failed to free one or more blocks; every block was offered to it.", errors);
+    }
+
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowOutOfMemory(long size, SlabProviderStatus status) =>
         throw new InsufficientMemoryException($"The slab provider could not supply {size} bytes (status {status}).");

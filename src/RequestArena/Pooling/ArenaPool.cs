@@ -27,7 +27,7 @@ public sealed class ArenaPool
         _options.Validate(slabPool);
         SlabPool = slabPool;
         MaximumRetained = maximumRetained == 0 ? Environment.ProcessorCount * 4 : maximumRetained;
-        _pool = new DefaultObjectPool<Arena>(new Policy(slabPool, _options), MaximumRetained);
+        _pool = new DefaultObjectPool<Arena>(new Policy(this, slabPool, _options), MaximumRetained);
     }
 
     /// <summary>The slab pool the arenas share.</summary>
@@ -45,20 +45,38 @@ public sealed class ArenaPool
 
     /// <summary>Takes an empty arena.</summary>
     /// <returns>An arena with nothing allocated.</returns>
-    public Arena Rent() => _pool.Get();
+    public Arena Rent()
+    {
+        Arena arena = _pool.Get();
+        Volatile.Write(ref arena.Rented, 1);
+        return arena;
+    }
 
     /// <summary>
     /// Resets <paramref name="arena"/> (cleanups, slabs back to the slab pool, memory invalidated) and keeps it for
     /// the next <see cref="Rent"/>. The arena must not be used afterwards.
     /// </summary>
     /// <param name="arena">An arena from <see cref="Rent"/>.</param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="arena"/> was not rented from this pool: an arena with other options (or with none of this pool's
+    /// validation) would otherwise be handed to a later renter.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">
+    /// <paramref name="arena"/> has been returned already and not rented again: pooling it twice would hand one arena
+    /// to two renters at once.
+    /// </exception>
     /// <exception cref="AggregateException">A cleanup threw; the arena was still fully reset and pooled.</exception>
     public void Return(Arena arena)
     {
         ArgumentNullException.ThrowIfNull(arena);
-        if (arena.Pool != SlabPool)
+        if (arena.OwnerPool != this)
         {
             throw new ArgumentException("The arena was not rented from this pool.", nameof(arena));
+        }
+
+        if (Interlocked.Exchange(ref arena.Rented, 0) == 0)
+        {
+            throw new InvalidOperationException("The arena has been returned to the pool already; it must not be used after Return.");
         }
 
         // The policy resets; a cleanup failure surfaces only after the arena is clean and back in the pool.
@@ -69,7 +87,7 @@ public sealed class ArenaPool
         }
     }
 
-    private sealed class Policy(SlabPool slabPool, ArenaOptions options) : PooledObjectPolicy<Arena>
+    private sealed class Policy(ArenaPool owner, SlabPool slabPool, ArenaOptions options) : PooledObjectPolicy<Arena>
     {
         [ThreadStatic]
         private static AggregateException? t_cleanupFailure;
@@ -81,7 +99,7 @@ public sealed class ArenaPool
             return failure;
         }
 
-        public override Arena Create() => new(slabPool, options);
+        public override Arena Create() => new(slabPool, options) { OwnerPool = owner };
 
         public override bool Return(Arena obj)
         {
@@ -99,6 +117,9 @@ public sealed class ArenaPool
                 // Reset finished its work before throwing, so the arena is clean and can be reused.
                 t_cleanupFailure = ex;
             }
+
+            // A renter may have changed the quota; the next one gets the pool's.
+            obj.MaxBytes = options.MaxBytes;
 
             return true;
         }

@@ -308,9 +308,11 @@ public sealed class SlabPool : IDisposable
             }
         }
 
+        // Every block is offered to the provider even when one Free throws: the caller has let go of all of them.
+        List<Exception>? errors = null;
         for (int i = 0; i < droppedCount; i++)
         {
-            FreeToProvider(dropped![i]);
+            TryFreeToProvider(dropped![i], ref errors);
         }
 
         foreach (ref readonly SlabUse use in slabs)
@@ -318,8 +320,25 @@ public sealed class SlabPool : IDisposable
             if (use.Slab.SizeClass == Slab.Unpooled)
             {
                 Interlocked.Increment(ref _oversizeReturned);
-                FreeToProvider(use.Slab);
+                TryFreeToProvider(use.Slab, ref errors);
             }
+        }
+
+        if (errors is not null)
+        {
+            ThrowHelper.ThrowProviderFreeFailed(errors);
+        }
+    }
+
+    private void TryFreeToProvider(Slab slab, ref List<Exception>? errors)
+    {
+        try
+        {
+            FreeToProvider(slab);
+        }
+        catch (Exception ex)
+        {
+            (errors ??= []).Add(ex);
         }
     }
 

@@ -104,6 +104,61 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void ProviderFreeThrows_ResetLetsGoOfEverySlabOnce()
+    {
+        var provider = new SwitchableProvider();
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 2 * 4096, provider: provider);
+        var arena = new Arena(pool);
+        for (int i = 0; i < 3; i++)
+        {
+            arena.AllocateMemory(4000);
+        }
+
+        Assert.Equal(3, arena.SlabsInUse);
+        provider.ThrowOnFree = true;
+
+        // Two slabs fit the pool; the third is dropped and freed, and the provider throws.
+        IOException thrown = Assert.Throws<IOException>(arena.Reset);
+        Assert.Equal("free failed", thrown.Message);
+        Assert.Equal(0, arena.SlabsInUse);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+
+        // A second release gives nothing back again: two later owners of the pooled slabs never share one.
+        provider.ThrowOnFree = false;
+        using var other = new Arena(pool);
+        Memory<byte> a = other.AllocateMemory(4000);
+        Memory<byte> b = other.AllocateMemory(4000);
+        a.Span.Fill(0x11);
+        b.Span.Fill(0x22);
+        arena.Reset();
+        using var third = new Arena(pool);
+        third.AllocateMemory(4000).Span.Fill(0xAA);
+        third.AllocateMemory(4000).Span.Fill(0xBB);
+
+        Assert.Equal(4, pool.GetStatistics().SlabsInUse);
+        Assert.True(a.Span.IndexOfAnyExcept((byte)0x11) < 0);
+        Assert.True(b.Span.IndexOfAnyExcept((byte)0x22) < 0);
+    }
+
+    [Fact]
+    public void ProviderFreeThrowsForSeveralBlocks_EveryBlockIsStillOffered()
+    {
+        var provider = new SwitchableProvider { ThrowOnFree = true };
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 0, provider: provider);
+        var arena = new Arena(pool);
+        for (int i = 0; i < 3; i++)
+        {
+            arena.AllocateMemory(4000);
+        }
+
+        AggregateException thrown = Assert.Throws<AggregateException>(arena.Reset);
+
+        Assert.Equal(3, thrown.InnerExceptions.Count);
+        Assert.Equal(3, provider.FreeCalls);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
     private sealed class SwitchableProvider : ISlabProvider
     {
         public bool Refuse { get; set; }
@@ -121,6 +176,18 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
             return PinnedArraySlabProvider.Instance.Allocate(length, alignment, out block);
         }
 
-        public void Free(in SlabBlock block) => PinnedArraySlabProvider.Instance.Free(block);
+        public bool ThrowOnFree { get; set; }
+
+        public int FreeCalls { get; private set; }
+
+        public void Free(in SlabBlock block)
+        {
+            FreeCalls++;
+            PinnedArraySlabProvider.Instance.Free(block);
+            if (ThrowOnFree)
+            {
+                throw new IOException("free failed");
+            }
+        }
     }
 }
