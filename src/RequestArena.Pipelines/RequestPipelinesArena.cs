@@ -15,7 +15,11 @@ internal sealed class RequestPipelinesArena
 {
     // Keep every block across Reset within the request: a block dropped by a retention policy is not memory given
     // back (the request's arena frees nothing piece by piece), so dropping and re-carving would only grow the request.
-    private static readonly PipelinesArenaOptions s_options = new(retentionPolicy: RetentionPolicy.Everything);
+    // Kept blocks are handed out again after a Reset, so they are cleared then (only what was used): memory from the
+    // arena reads as zeros when handed out, the first time or after a Reset within the request.
+    private static readonly PipelinesArenaOptions s_options = new(
+        PipelinesArenaOptions.Default.Flags | ArenaFlags.ClearAtReset,
+        retentionPolicy: RetentionPolicy.Everything);
 
     private readonly IModuleAllocator _handle;
 

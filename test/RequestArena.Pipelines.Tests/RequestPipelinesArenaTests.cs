@@ -114,6 +114,24 @@ public sealed class RequestPipelinesArenaTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    public async Task Allocate_AfterResetWithinTheRequest_ReadsZeros(bool zeroMemory)
+    {
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/reset", (PipelinesArena arena) =>
+            {
+                Fill(arena.Allocate<int>(12_000), unchecked((int)0xDEADBEEF));
+                arena.Reset();
+                return arena.Allocate<int>(12_000).ToArray().Count(value => value != 0).ToString();
+            }),
+            options: o => o.ZeroMemory = zeroMemory,
+            services: s_pipelines);
+
+        Assert.Equal("0", await host.Client.GetStringAsync("/reset"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
     public async Task NextRequest_SeesZerosNeverThePreviousRequestsBytes(bool zeroMemory)
     {
         // One slab pool, one request at a time: the second request is served from the slabs the first one wrote.
