@@ -83,6 +83,26 @@ public sealed class RequestArenaApplicationBuilderExtensionsTests
     }
 
     [Fact]
+    public async Task UseRequestArena_WithImplicitRoutingAndStatusCodePagesReExecutingInside_NoOrderWarning()
+    {
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena(),
+            app =>
+            {
+                // The re-executed pass routes /status/404 itself, inside the arena middleware.
+                app.UseRequestArena();
+                app.UseStatusCodePagesWithReExecute("/status/{0}");
+                app.MapGet("/status/{code:int}", (int code) => $"status {code}");
+            });
+
+        HttpResponseMessage response = await host.Client.GetAsync("/missing");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("status 404", await response.Content.ReadAsStringAsync());
+        Assert.Empty(host.Logs.ForEvent(4));
+    }
+
+    [Fact]
     public async Task UseRequestArena_CalledTwice_AddsTheMiddlewareOnce()
     {
         await using var host = await ArenaTestHost.StartCustomAsync(

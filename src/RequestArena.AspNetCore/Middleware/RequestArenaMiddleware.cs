@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 
@@ -175,10 +176,16 @@ internal sealed class RequestArenaMiddleware
         return true;
     }
 
+    private static bool MayHaveReExecuted(HttpContext context) =>
+        context.Features.Get<IExceptionHandlerFeature>() is not null
+        || (context.Features.Get<IStatusCodePagesFeature>() is not null && context.Response.StatusCode >= 400);
+
     private void CheckRoutingOrder(HttpContext context)
     {
-        // No endpoint on the way in, one on the way out: routing ran inside this middleware.
-        if (context.GetEndpoint() is not null && !_routingOrderKnown)
+        // No endpoint on the way in, one on the way out: routing ran inside this middleware. Unless the pipeline inside
+        // may have been re-executed (status-code pages for an error status, the exception handler): those route the
+        // path they re-execute themselves, wherever the application's routing is, so such a request settles nothing.
+        if (context.GetEndpoint() is not null && !_routingOrderKnown && !MayHaveReExecuted(context))
         {
             _routingOrderKnown = true;
             RequestArenaLog.MiddlewareBeforeRouting(_runtime.Logger);
