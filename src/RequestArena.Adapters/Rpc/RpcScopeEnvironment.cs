@@ -236,9 +236,9 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         ExecutionContext? context = ExecutionContext.Capture();
         RpcChunk? chunk = ThreadChunkSlot<RpcChunk>.Last;
 
-        // A suppressed flow (null) only matches a chunk without a flow, which has no room (Kill clears both), so the
-        // bump fails and the slow path decides.
-        if (chunk is not null && context == chunk.FlowContext && TryBump(chunk, size, out memory))
+        // A suppressed flow (null) has no identity to match: a chunk without a flow may belong to any environment
+        // (one carved by a direct Allocate, or by another flow's suppressed call), so only the ambient lookup decides.
+        if (chunk is not null && context is not null && context == chunk.FlowContext && TryBump(chunk, size, out memory))
         {
             return true;
         }
@@ -266,9 +266,14 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         return false;
     }
 
-    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used.
-    internal Memory<byte> AllocateForFlow(int size, out RpcStatus status) =>
-        AllocateSlow(size, ExecutionContext.Capture(), out status, out _);
+    // The ambient slow path: the flow's environment is known; remember the flow on the chunk used. A suppressed flow
+    // has none to remember, and finds the thread's chunk of this environment the way a direct Allocate does, so its
+    // calls after the first take no lock.
+    internal Memory<byte> AllocateForFlow(int size, out RpcStatus status)
+    {
+        ExecutionContext? context = ExecutionContext.Capture();
+        return context is null ? Allocate(size, out status) : AllocateSlow(size, context, out status, out _);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryBump(RpcChunk chunk, int size, out Memory<byte> memory)

@@ -638,6 +638,77 @@ public sealed class RpcScopeAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void Allocate_WithFlowSuppressed_NeverUsesAnotherEnvironmentsChunk()
+    {
+        // Two requests in turn on one thread, each allocating with flow suppressed: the first leaves this thread's last
+        // chunk in its environment with room to spare, and a suppressed flow has no context to tell the two apart.
+        using var firstArena = new Arena();
+        using var secondArena = new Arena();
+        var first = new RpcScopeEnvironment(firstArena);
+        var second = new RpcScopeEnvironment(secondArena);
+
+        RpcScopeAllocator.SetThreadHandle(first);
+        Memory<byte> firsts;
+        using (ExecutionContext.SuppressFlow())
+        {
+            firsts = RpcScopeAllocator.Allocate(32, out _);
+        }
+
+        RpcScopeAllocator.SetThreadHandle(second);
+        Memory<byte> seconds;
+        RpcStatus status;
+        using (ExecutionContext.SuppressFlow())
+        {
+            seconds = RpcScopeAllocator.Allocate(32, out status);
+        }
+
+        Assert.Equal(RpcStatus.Ok, status);
+        Assert.Equal(RpcStatus.InvalidArg, first.Free(seconds));
+        Assert.Equal(RpcStatus.Ok, second.Free(seconds));
+        Assert.Equal(RpcStatus.Ok, first.Free(firsts));
+    }
+
+    [Fact]
+    public void Allocate_WithFlowSuppressedAndNoEnvironment_ReturnsNoEnvironmentAfterADirectAllocate()
+    {
+        // A direct Allocate leaves this thread's last chunk without a flow and with room to spare.
+        using var arena = new Arena();
+        var environment = new RpcScopeEnvironment(arena);
+        environment.Allocate(16, out _);
+
+        Memory<byte> memory;
+        RpcStatus status;
+        using (ExecutionContext.SuppressFlow())
+        {
+            memory = RpcScopeAllocator.Allocate(16, out status);
+        }
+
+        Assert.Equal(RpcStatus.NoEnvironment, status);
+        Assert.True(memory.IsEmpty);
+    }
+
+    [Fact]
+    public void Allocate_WithFlowSuppressed_AfterADirectAllocateInAnotherEnvironment_UsesTheFlowsEnvironment()
+    {
+        using var otherArena = new Arena();
+        var other = new RpcScopeEnvironment(otherArena);
+        RpcScopeAllocator.EnableAllocate();
+        RpcScopeEnvironment mine = RpcScopeAllocator.GetThreadHandle(out _)!;
+        other.Allocate(16, out _);
+
+        Memory<byte> memory;
+        RpcStatus status;
+        using (ExecutionContext.SuppressFlow())
+        {
+            memory = RpcScopeAllocator.Allocate(16, out status);
+        }
+
+        Assert.Equal(RpcStatus.Ok, status);
+        Assert.Equal(RpcStatus.InvalidArg, other.Free(memory));
+        Assert.Equal(RpcStatus.Ok, mine.Free(memory));
+    }
+
+    [Fact]
     public void Allocate_AfterTheEnvironmentWasDisposedOnItsFastPath_ReturnsNoEnvironment()
     {
         using var arena = new Arena();
