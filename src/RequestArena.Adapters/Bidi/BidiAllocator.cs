@@ -133,8 +133,8 @@ public sealed unsafe class BidiAllocator : IDisposable
     /// </summary>
     /// <param name="size">Bytes wanted, from 1 to <see cref="MaxBlockSize"/>.</param>
     /// <returns>
-    /// The block, zeroed when the underlying arena zeroes; or an empty block when the allocation failed, with
-    /// <see cref="GetLastError"/> returning <see cref="Win32Error.InvalidParameter"/> (bad size),
+    /// The block, zeroed unless it comes from an arena told not to zero; or an empty block when the allocation
+    /// failed, with <see cref="GetLastError"/> returning <see cref="Win32Error.InvalidParameter"/> (bad size),
     /// <see cref="Win32Error.NotEnoughMemory"/> (quota or memory exhausted) or <see cref="Win32Error.InvalidHandle"/>
     /// (the allocator has been released).
     /// </returns>
@@ -486,6 +486,12 @@ public sealed unsafe class BidiAllocator : IDisposable
         {
             // The request ended on another thread since the allocation above.
             return FailBlock(Win32Error.InvalidHandle);
+        }
+
+        // An arena's memory arrives as its ZeroMemory says; any other allocator's may hold anything.
+        if (!_knownPinned)
+        {
+            new Span<byte>((void*)address, size).Clear();
         }
 
         if (_slotCount == _slots.Length)

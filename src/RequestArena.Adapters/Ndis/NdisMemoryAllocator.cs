@@ -33,6 +33,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
     private readonly IModuleAllocator _allocator;
     private readonly int _maxContiguousLength;
     private readonly long _maxNativeBytes;
+    private readonly bool _sourceZeroes;
     private readonly Lock _lock = new();
     private readonly Dictionary<nint, Block> _blocks = [];
     private long _nativeBytes;
@@ -57,6 +58,9 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
         _allocator = allocator;
         _maxContiguousLength = options.MaxContiguousLength;
         _maxNativeBytes = options.MaxNativeBytes;
+
+        // Only an arena says whether its memory arrives zeroed; any other allocator's may hold anything.
+        _sourceZeroes = allocator is IArenaAllocator { ZeroMemory: true };
         (allocator as ICleanupRegistry)?.RegisterForCleanup(this);
     }
 
@@ -254,6 +258,12 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
         {
             memory = default;
             return SlabProviderStatus.Failure;
+        }
+
+        // NdisAllocateMemory hands out zeroed memory whatever the request's arena was told.
+        if (!_sourceZeroes)
+        {
+            NativeMemory.Clear(pin.Pointer, (nuint)length);
         }
 
         nint address = (nint)pin.Pointer;

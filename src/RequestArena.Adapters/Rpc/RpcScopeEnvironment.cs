@@ -117,7 +117,10 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     /// <see cref="RpcStatus.InvalidArg"/> for a bad size; <see cref="RpcStatus.NoEnvironment"/> once the
     /// environment has been released.
     /// </param>
-    /// <returns>The memory (zeroed when the arena zeroes), or empty memory when <paramref name="status"/> is not Ok.</returns>
+    /// <returns>
+    /// The memory (zeroed unless it comes from an arena told not to zero), or empty memory when
+    /// <paramref name="status"/> is not Ok.
+    /// </returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Memory<byte> Allocate(int size, out RpcStatus status)
     {
@@ -385,9 +388,11 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             }
             else
             {
-                // Memory of unknown origin may move; pin it for as long as the chunk is carved.
+                // Memory of unknown origin may move; pin it for as long as the chunk is carved. Nor is it known to be
+                // zeroed: cleared whole here, so carving a block from it stays a bump.
                 pin = block.Pin();
                 address = (byte*)pin.Pointer;
+                new Span<byte>(address, length + 7).Clear();
             }
         }
         catch (ObjectDisposedException)
@@ -449,6 +454,13 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             ref byte header = ref Unsafe.Add(ref start, pad);
             Unsafe.WriteUnaligned(ref header, _id);
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref header, 4), size);
+
+            // An arena's memory arrives as its ZeroMemory says; any other allocator's may hold anything.
+            if (!_knownPinned)
+            {
+                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref header, HeaderSize), size).Clear();
+            }
+
             status = RpcStatus.Ok;
             return raw.Slice(pad + HeaderSize, size);
         }

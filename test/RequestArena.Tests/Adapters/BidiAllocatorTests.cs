@@ -70,6 +70,32 @@ public sealed class BidiAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void Allocate_OverOtherAllocatorThatDoesNotZero_HandsOutOnlyZeroedBytes()
+    {
+        using var bidi = new BidiAllocator(new HeapModuleAllocator(fill: 0xCD));
+        var blocks = new List<BidiBlock>();
+
+        // Sizes across the small classes (cleared whole on reuse) and the larger ones, each fresh and then reused
+        // after being dirtied.
+        foreach (int size in (int[])[1, 16, 40, 64, 65, 300, 5000])
+        {
+            BidiBlock fresh = bidi.Allocate(size);
+            Assert.True(fresh.Span.IndexOfAnyExcept((byte)0) < 0);
+            fresh.Span.Fill(0xEE);
+            Assert.True(bidi.Free(fresh));
+
+            BidiBlock reused = bidi.Allocate(size);
+            Assert.True(reused.Span.IndexOfAnyExcept((byte)0) < 0);
+            blocks.Add(reused);
+        }
+
+        foreach (BidiBlock block in blocks)
+        {
+            Assert.True(bidi.Free(block));
+        }
+    }
+
+    [Fact]
     public void Allocate_OverQuotaOfOtherAllocator_SetsNotEnoughMemory()
     {
         var heap = new HeapModuleAllocator(maxBytes: 100);

@@ -191,6 +191,35 @@ public sealed class NdisMemoryAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void AllocateMemory_None_OverOtherAllocatorThatDoesNotZero_ReturnsZeroedMemory()
+    {
+        using var ndis = new NdisMemoryAllocator(new HeapModuleAllocator(fill: 0xCD));
+
+        foreach (int length in (int[])[1, 40, 300, 70_000])
+        {
+            Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemory(out Memory<byte> memory, length, NdisMemoryFlags.None));
+            Assert.Equal(length, memory.Length);
+            Assert.True(memory.Span.IndexOfAnyExcept((byte)0) < 0);
+        }
+
+        Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemoryInBlocks(1000, NdisMemoryFlags.None, 100, out Memory<byte>[] blocks));
+        Assert.All(blocks, block => Assert.True(block.Span.IndexOfAnyExcept((byte)0) < 0));
+    }
+
+    [Fact]
+    public void AllocateMemory_None_OverArenaThatDoesNotZero_ReturnsZeroedMemory()
+    {
+        using var arena = new Arena(new ArenaOptions { ZeroMemory = false });
+        arena.AllocateMemory(4096).Span.Fill(0xEE);
+        arena.Reset();
+        var ndis = new NdisMemoryAllocator(arena);
+
+        Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemory(out Memory<byte> memory, 4000, NdisMemoryFlags.None));
+
+        Assert.True(memory.Span.IndexOfAnyExcept((byte)0) < 0);
+    }
+
+    [Fact]
     public void AllocateMemory_OverOtherAllocatorsQuota_ReturnsFailure()
     {
         using var ndis = new NdisMemoryAllocator(new HeapModuleAllocator(maxBytes: 100));

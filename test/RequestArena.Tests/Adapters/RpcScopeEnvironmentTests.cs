@@ -86,6 +86,27 @@ public sealed class RpcScopeEnvironmentTests : IDisposable
     }
 
     [Fact]
+    public void OverOtherAllocatorThatDoesNotZero_HandsOutOnlyZeroedBytes()
+    {
+        using var environment = new RpcScopeEnvironment(new HeapModuleAllocator(misalign: true, fill: 0xCD));
+
+        // Enough small blocks to take several chunks, then blocks too large for a chunk, which come on their own.
+        for (int i = 0; i < 300; i++)
+        {
+            Memory<byte> memory = environment.Allocate(1 + (i % 200), out RpcStatus status);
+            Assert.Equal(RpcStatus.Ok, status);
+            Assert.True(memory.Span.IndexOfAnyExcept((byte)0) < 0);
+        }
+
+        foreach (int size in (int[])[10_000, 100_000])
+        {
+            Memory<byte> memory = environment.Allocate(size, out RpcStatus status);
+            Assert.Equal(RpcStatus.Ok, status);
+            Assert.True(memory.Span.IndexOfAnyExcept((byte)0) < 0);
+        }
+    }
+
+    [Fact]
     public void OverOtherAllocator_QuotaBreach_ReturnsOutOfMemory()
     {
         var heap = new HeapModuleAllocator(maxBytes: 1000);
