@@ -35,6 +35,9 @@ public sealed unsafe class BidiAllocator : IDisposable
     /// <summary>The largest block, in bytes, the allocator hands out (1 GiB).</summary>
     public const int MaxBlockSize = BidiSizeClass.MaxSize;
 
+    // Characters GetUtf8ByteCount counts at a time: at 3 bytes each, a chunk's count stays far below int.MaxValue.
+    private const int Utf8CountChunkLength = 1 << 20;
+
     // One value per asynchronous flow: the equivalent of the per-thread last-error slot of Win32.
     private static readonly AsyncLocal<Win32Error> s_lastError = new();
 
@@ -259,7 +262,7 @@ public sealed unsafe class BidiAllocator : IDisposable
         long size = (long)value.Length * 3 + 1;
         if (size > MaxBlockSize)
         {
-            size = (long)Encoding.UTF8.GetByteCount(value) + 1;
+            size = GetUtf8ByteCount(value) + 1;
             if (size > MaxBlockSize)
             {
                 return FailBlock(Win32Error.InvalidParameter);
@@ -271,6 +274,23 @@ public sealed unsafe class BidiAllocator : IDisposable
         }
 
         return AllocateFilled((int)size, value, static (bytes, value) => bytes[Encoding.UTF8.GetBytes(value, bytes)] = 0);
+    }
+
+    // The UTF-8 length Encoding.UTF8 writes for `value` (a lone surrogate as the three bytes of U+FFFD), also when it
+    // passes int.MaxValue, where Encoding.UTF8.GetByteCount throws. Counted a chunk at a time; an Encoder would not do,
+    // as its GetByteCount leaves its state alone and so drops a high surrogate ending a chunk. Instead no chunk but the
+    // last ends on a high surrogate, so a pair is always counted whole and a lone surrogate alone. chunkLength >= 2.
+    internal static long GetUtf8ByteCount(ReadOnlySpan<char> value, int chunkLength = Utf8CountChunkLength)
+    {
+        long count = 0;
+        while (value.Length > chunkLength)
+        {
+            int length = char.IsHighSurrogate(value[chunkLength - 1]) ? chunkLength - 1 : chunkLength;
+            count += Encoding.UTF8.GetByteCount(value[..length]);
+            value = value[length..];
+        }
+
+        return count + Encoding.UTF8.GetByteCount(value);
     }
 
     /// <summary>Allocates a binary object holding a copy of <paramref name="data"/>.</summary>

@@ -473,6 +473,32 @@ public sealed class BidiAllocatorTests : IDisposable
         Assert.Equal("Grüße", block.ReadUtf8String());
     }
 
+    [Theory]
+    [InlineData("a\U0001F600b", 2)]            // the pair split by the first chunk's end
+    [InlineData("\U0001F600\U0001F600", 3)]    // the second pair split
+    [InlineData("ab\U0001F600", 3)]            // the pair split by the last chunk's start
+    public void GetUtf8ByteCount_SurrogatePairAcrossChunks_CountsTheCharacterOnce(string value, int chunkLength)
+    {
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(value), BidiAllocator.GetUtf8ByteCount(value, chunkLength));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("plain ascii")]
+    [InlineData("Grüße, 世界 \U0001F600\U0001F601 \u0800")]
+    [InlineData("lone \uD83D high, lone \uDE00 low, high at the end \uD83D")]
+    [InlineData("\uD83D\uD83D\uDE00\uDE00")]
+    public void GetUtf8ByteCount_AnyChunkLength_MatchesTheEncoder(string value)
+    {
+        long expected = System.Text.Encoding.UTF8.GetByteCount(value);
+        for (int chunkLength = 2; chunkLength <= value.Length + 1; chunkLength++)
+        {
+            Assert.Equal(expected, BidiAllocator.GetUtf8ByteCount(value, chunkLength));
+        }
+
+        Assert.Equal(expected, BidiAllocator.GetUtf8ByteCount(value));
+    }
+
     [Fact]
     public void AllocateUtf8String_Empty_IsJustTheTerminator()
     {
