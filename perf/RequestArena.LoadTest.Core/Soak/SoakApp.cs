@@ -128,16 +128,17 @@ internal static class SoakApp
         Memory<byte> buffer = arena.AllocateMemory(length);
         state.CheckZero(buffer.Span);
 
-        // An aborting client waits for this byte, so it resets the connection while the handler is in its read loop.
-        if (context.Request.Query.ContainsKey("early"))
-        {
-            await context.Response.Body.WriteAsync("R"u8.ToArray(), context.RequestAborted);
-            await context.Response.Body.FlushAsync(context.RequestAborted);
-        }
-
         int read = 0;
         try
         {
+            // An aborting client waits for this byte, so it resets the connection while the handler is in its read
+            // loop, or still finishing this flush: the reset can reach the server before the flush's completion does.
+            if (context.Request.Query.ContainsKey("early"))
+            {
+                await context.Response.Body.WriteAsync("R"u8.ToArray(), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+
             while (read < length)
             {
                 int n = await context.Request.Body.ReadAsync(buffer[read..], context.RequestAborted);
