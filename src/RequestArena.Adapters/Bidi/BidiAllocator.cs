@@ -55,7 +55,7 @@ public sealed unsafe class BidiAllocator : IDisposable
     // list and the next allocation of that class takes it back, so an allocate/free pair passes one value through
     // memory instead of a list head both ways: the round trips through the store buffer are what such a pair costs.
     private int _lastFreed;
-    private uint _lastStamp;
+    private ulong _lastStamp;
     private bool _disposed;
     private int _busy;   // 1 while a call is between its release check and its last use of the slots (see Dispose)
 
@@ -170,7 +170,7 @@ public sealed unsafe class BidiAllocator : IDisposable
             }
 
             ref Slot slot = ref slots[index];
-            uint stamp = NextStamp();
+            ulong stamp = NextStamp();
             slot.Stamp = stamp;
             if (_zero)
             {
@@ -398,12 +398,13 @@ public sealed unsafe class BidiAllocator : IDisposable
         _freeHeads[slot.SizeClass] = index + 1;
     }
 
+    // 64 bits, so stamps never wrap (a 32-bit counter did after 2^32 allocations, and a kept handle then matched a live
+    // block again); the first is 1.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private uint NextStamp()
-    {
-        uint stamp = ++_lastStamp;
-        return stamp != 0 ? stamp : ++_lastStamp;
-    }
+    private ulong NextStamp() => ++_lastStamp;
+
+    // Lets a test reach stamps a real allocator would take billions of allocations to reach.
+    internal void SkipStampsTo(ulong last) => _lastStamp = last;
 
     private static void ClearReused(ref Slot slot, int size)
     {
@@ -527,7 +528,7 @@ public sealed unsafe class BidiAllocator : IDisposable
         slot.Pin = pin;
         slot.Address = address;
 
-        uint stamp = NextStamp();
+        ulong stamp = NextStamp();
         slot.Stamp = stamp;
         return new BidiBlock(this, index, stamp, memory.Slice(0, size));
     }
@@ -551,7 +552,7 @@ public sealed unsafe class BidiAllocator : IDisposable
         public Memory<byte> Memory;   // the whole size-class block
         public nint Address;          // its first byte, for clearing on reuse
         public MemoryHandle Pin;      // only for memory not known to be pinned
-        public uint Stamp;            // the live handle's stamp; 0 while the slot is free
+        public ulong Stamp;           // the live handle's stamp; 0 while the slot is free
         public int NextFree;          // next free slot of the same class, index + 1
         public int SizeClass;
     }

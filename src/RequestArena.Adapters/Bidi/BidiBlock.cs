@@ -17,10 +17,10 @@ public readonly struct BidiBlock : IEquatable<BidiBlock>
 {
     internal readonly BidiAllocator? Owner;
     internal readonly int Slot;
-    internal readonly uint Stamp;
+    internal readonly ulong Stamp;
     private readonly Memory<byte> _memory;
 
-    internal BidiBlock(BidiAllocator owner, int slot, uint stamp, Memory<byte> memory)
+    internal BidiBlock(BidiAllocator owner, int slot, ulong stamp, Memory<byte> memory)
     {
         Owner = owner;
         Slot = slot;

@@ -131,6 +131,24 @@ public sealed class BidiAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void Free_HandleKeptWhileStampsPassTheThirtyTwoBitRange_RefusedAndTheLiveBlockStays()
+    {
+        var bidi = new BidiAllocator(_arena);
+        BidiBlock stale = bidi.Allocate(16);
+        Assert.True(bidi.Free(stale));
+
+        // As if 2^32 allocations had passed: a 32-bit stamp would come round to the stale handle's again.
+        bidi.SkipStampsTo(uint.MaxValue);
+        BidiBlock live = bidi.Allocate(16);
+
+        Assert.NotEqual(stale, live);
+        Assert.False(bidi.Free(stale));
+        Assert.Equal(Win32Error.InvalidParameter, BidiAllocator.GetLastError());
+        Assert.Equal(1, bidi.LiveBlocks);
+        Assert.True(bidi.Free(live));
+    }
+
+    [Fact]
     public void Free_ThenAllocateSameSizeClass_ReusesTheBlock()
     {
         var bidi = new BidiAllocator(_arena);
