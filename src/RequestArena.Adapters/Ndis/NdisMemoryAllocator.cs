@@ -156,6 +156,9 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
     /// Allocates <paramref name="length"/> bytes as one or more blocks, following the advice of the
     /// <c>NdisAllocateMemory</c> documentation: when a block cannot be had, try smaller ones. It asks for the whole
     /// length first and halves the block length after each failure, down to <paramref name="minimumBlockLength"/>.
+    /// Blocks from the request's arena (<see cref="NdisMemoryFlags.None"/>, any address) are the exception: a refusal of
+    /// the whole length is final, because arena memory goes back only with the request, so smaller blocks taken before
+    /// a later refusal would stay charged to the request's quota after the call failed.
     /// </summary>
     /// <param name="length">Total bytes wanted; at least 1.</param>
     /// <param name="flags">The flags for every block.</param>
@@ -176,6 +179,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
             return SlabProviderStatus.Failure;
         }
 
+        bool arenaBlocks = flags == NdisMemoryFlags.None && highestAcceptableAddress == AnyAddress;
         List<Memory<byte>> taken = [];
         int remaining = length;
         int blockLength = length;
@@ -189,7 +193,7 @@ public sealed unsafe class NdisMemoryAllocator : IDisposable
                 continue;
             }
 
-            if (want <= minimumBlockLength)
+            if (want <= minimumBlockLength || arenaBlocks)
             {
                 foreach (Memory<byte> memory in taken)
                 {

@@ -360,6 +360,23 @@ public sealed class NdisMemoryAllocatorTests : IDisposable
     }
 
     [Fact]
+    public void AllocateMemoryInBlocks_ArenaBlocksOverTheQuota_FailsAndLeavesTheQuotaAlone()
+    {
+        using var arena = new Arena(new ArenaOptions { MaxBytes = 64 * 1024 });
+        var ndis = new NdisMemoryAllocator(arena);
+
+        SlabProviderStatus status = ndis.AllocateMemoryInBlocks(100 * 1024, NdisMemoryFlags.None, 16 * 1024, out Memory<byte>[] blocks);
+
+        Assert.Equal(SlabProviderStatus.Failure, status);
+        Assert.Empty(blocks);
+        Assert.Equal(0, ndis.BlocksInUse);
+        Assert.Equal(0, arena.AllocatedBytes);
+        Assert.Equal(SlabProviderStatus.Success, ndis.AllocateMemory(out Memory<byte> rest, 32 * 1024, NdisMemoryFlags.None));
+        Assert.Equal(32 * 1024, rest.Length);
+        Assert.True(arena.TryAllocateMemory(32 * 1024, out _));
+    }
+
+    [Fact]
     public void AllocateMemoryInBlocks_WhenSmallestBlockFails_ReturnsFailureAndFreesWhatItTook()
     {
         using var arena = new Arena(new ArenaOptions { MaxBytes = 50_000 });
