@@ -37,6 +37,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     private readonly long _maxBytes;
     private readonly bool _allowNonMemoryFileSystem;
     private long _bytesInUse;
+    private long _mappedBytes;   // what MaxBytes bounds: the mappings' lengths, alignment padding included
     private int _blocksInUse;
 
     /// <summary>Creates a provider.</summary>
@@ -172,10 +173,12 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         int padding = Math.Max(0, alignment - Environment.SystemPageSize);
         long mappedLength = (long)length + padding;
 
-        if (!ReserveBudget(length))
+        if (!ReserveBudget(mappedLength))
         {
             return SlabProviderStatus.Resources;
         }
+
+        Interlocked.Add(ref _bytesInUse, length);
 
         SlabProviderStatus status;
         try
@@ -196,6 +199,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         }
 
         Interlocked.Add(ref _bytesInUse, -length);
+        Interlocked.Add(ref _mappedBytes, -mappedLength);
         return status;
     }
 
@@ -209,6 +213,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
 
         block.Dispose();
         Interlocked.Add(ref _bytesInUse, -handle.Length);
+        Interlocked.Add(ref _mappedBytes, -block.Length);
         Interlocked.Decrement(ref _blocksInUse);
         return SlabProviderStatus.Success;
     }
@@ -281,12 +286,12 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         return true;
     }
 
-    private bool ReserveBudget(int length)
+    private bool ReserveBudget(long mappedLength)
     {
-        long after = Interlocked.Add(ref _bytesInUse, length);
+        long after = Interlocked.Add(ref _mappedBytes, mappedLength);
         if (_maxBytes > 0 && after > _maxBytes)
         {
-            Interlocked.Add(ref _bytesInUse, -length);
+            Interlocked.Add(ref _mappedBytes, -mappedLength);
             return false;
         }
 
@@ -387,8 +392,9 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         private readonly MemoryMappedViewAccessor _view;
         private readonly string? _path;
 
-        private MappedBlock(MemoryMappedSharedMemoryProvider provider, string name, string? path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* pointer)
+        private MappedBlock(MemoryMappedSharedMemoryProvider provider, string name, string? path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* pointer, long length)
         {
+            Length = length;
             Provider = provider;
             Name = name;
             _path = path;
@@ -403,6 +409,9 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
 
         public byte* Pointer { get; }
 
+        // The mapping's length, alignment padding included.
+        public long Length { get; }
+
         public static MappedBlock Create(MemoryMappedSharedMemoryProvider provider, string name, string? path, MemoryMappedFile file, long length)
         {
             MemoryMappedViewAccessor? view = null;
@@ -411,7 +420,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
                 view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
                 byte* pointer = null;
                 view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-                return new MappedBlock(provider, name, path, file, view, pointer + view.PointerOffset);
+                return new MappedBlock(provider, name, path, file, view, pointer + view.PointerOffset, length);
             }
             catch
             {

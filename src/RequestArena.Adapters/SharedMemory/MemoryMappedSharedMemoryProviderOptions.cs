@@ -21,7 +21,8 @@ public sealed class MemoryMappedSharedMemoryProviderOptions
     public string NamePrefix { get; set; } = "requestarena";
 
     /// <summary>
-    /// The most bytes the provider maps at once; an allocation beyond it fails with
+    /// The most bytes the provider maps at once, counting the padding a mapping takes to reach an alignment above the
+    /// page size; an allocation beyond it fails with
     /// <see cref="SlabProviderStatus.Resources"/>. 0 (the default) means no limit of its own; the memory file system's
     /// size still is one (a full one fails the same way).
     /// </summary>

@@ -91,6 +91,24 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
     }
 
     [Fact]
+    public void AllocateSharedMemory_AlignmentPaddingOverMaxBytes_ReturnsResourcesAndCountsThePaddingBack()
+    {
+        // A 1 MiB alignment maps almost 1 MiB of padding around a 4 KiB block: the bound is on what is mapped.
+        var provider = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { MaxBytes = 8192 });
+
+        SlabProviderStatus status = provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096, 1 << 20), out SharedMemoryHandle? padded);
+
+        Assert.Equal(SlabProviderStatus.Resources, status);
+        Assert.Null(padded);
+        Assert.Equal(0, provider.BytesInUse);
+        Assert.Equal(SlabProviderStatus.Success, provider.AllocateSharedMemory(null, new SharedMemoryParameters(8192), out SharedMemoryHandle? whole));
+        Assert.Equal(SlabProviderStatus.Success, provider.FreeSharedMemory(null, whole!));
+        Assert.Equal(SlabProviderStatus.Success, provider.AllocateSharedMemory(null, new SharedMemoryParameters(8192), out SharedMemoryHandle? again));
+        provider.FreeSharedMemory(null, again!);
+        Assert.Equal(0, provider.BytesInUse);
+    }
+
+    [Fact]
     public void AllocateSharedMemory_DirectoryMissing_ReturnsFailure()
     {
         if (OperatingSystem.IsWindows())
