@@ -648,19 +648,10 @@ public sealed class RpcScopeAllocatorTests : IDisposable
         var second = new RpcScopeEnvironment(secondArena);
 
         RpcScopeAllocator.SetThreadHandle(first);
-        Memory<byte> firsts;
-        using (ExecutionContext.SuppressFlow())
-        {
-            firsts = RpcScopeAllocator.Allocate(32, out _);
-        }
+        Memory<byte> firsts = AllocateWithFlowSuppressed(32, out _);
 
         RpcScopeAllocator.SetThreadHandle(second);
-        Memory<byte> seconds;
-        RpcStatus status;
-        using (ExecutionContext.SuppressFlow())
-        {
-            seconds = RpcScopeAllocator.Allocate(32, out status);
-        }
+        Memory<byte> seconds = AllocateWithFlowSuppressed(32, out RpcStatus status);
 
         Assert.Equal(RpcStatus.Ok, status);
         Assert.Equal(RpcStatus.InvalidArg, first.Free(seconds));
@@ -676,12 +667,7 @@ public sealed class RpcScopeAllocatorTests : IDisposable
         var environment = new RpcScopeEnvironment(arena);
         environment.Allocate(16, out _);
 
-        Memory<byte> memory;
-        RpcStatus status;
-        using (ExecutionContext.SuppressFlow())
-        {
-            memory = RpcScopeAllocator.Allocate(16, out status);
-        }
+        Memory<byte> memory = AllocateWithFlowSuppressed(16, out RpcStatus status);
 
         Assert.Equal(RpcStatus.NoEnvironment, status);
         Assert.True(memory.IsEmpty);
@@ -696,12 +682,7 @@ public sealed class RpcScopeAllocatorTests : IDisposable
         RpcScopeEnvironment mine = RpcScopeAllocator.GetThreadHandle(out _)!;
         other.Allocate(16, out _);
 
-        Memory<byte> memory;
-        RpcStatus status;
-        using (ExecutionContext.SuppressFlow())
-        {
-            memory = RpcScopeAllocator.Allocate(16, out status);
-        }
+        Memory<byte> memory = AllocateWithFlowSuppressed(16, out RpcStatus status);
 
         Assert.Equal(RpcStatus.Ok, status);
         Assert.Equal(RpcStatus.InvalidArg, other.Free(memory));
@@ -735,5 +716,14 @@ public sealed class RpcScopeAllocatorTests : IDisposable
         thread.UnsafeStart();
         thread.Join();
         return flow!;
+    }
+
+    // The ambient allocation as a flow with no execution context makes it.
+    private static Memory<byte> AllocateWithFlowSuppressed(int size, out RpcStatus status)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return RpcScopeAllocator.Allocate(size, out status);
+        }
     }
 }
