@@ -72,12 +72,12 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     // process-wide counter, so no two cycles of any arenas share a value and a caller holding another arena's cycle is
     // refused too.
     private static long s_lastCycle;
+    private long _cycle = Interlocked.Increment(ref s_lastCycle);
+    private bool _limitExceeded;   // an allocation was refused for the quota in this cycle
 
     // Set by the ArenaPool that created the arena: only that pool takes it back, and only while it is rented (1).
     internal ArenaPool? OwnerPool;
     internal int Rented;
-    private long _cycle = Interlocked.Increment(ref s_lastCycle);
-    private bool _limitExceeded;   // an allocation was refused for the quota in this cycle
 
     /// <summary>Creates an arena on <see cref="SlabPool.Shared"/> with default options.</summary>
     public Arena()
@@ -139,9 +139,13 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             using (_gate.EnterScope())
             {
-                // Budget handed to threads under the old quota must not outlive it.
-                RevokeBudgetsLocked();
-                _maxBytes = value;
+                // Budget handed to threads under the old quota must not outlive it; under the same quota it stands. Both
+                // a pooled arena's return and the next renter set the quota, and usually to the value it already has.
+                if (value != _maxBytes)
+                {
+                    RevokeBudgetsLocked();
+                    _maxBytes = value;
+                }
             }
         }
     }
@@ -297,10 +301,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <paramref name="cycle"/> is not the arena's current cycle (it has ended, or it is no cycle of this arena), or the
     /// arena has been disposed.
     /// </exception>
-    public bool TryAllocateMemory(int cbAllocation, long cycle, out Memory<byte> memory)
-    {
-        return TryAllocateMemoryCore(cbAllocation, BoundCycle(cycle), out memory);
-    }
+    public bool TryAllocateMemory(int cbAllocation, long cycle, out Memory<byte> memory) =>
+        TryAllocateMemoryCore(cbAllocation, BoundCycle(cycle), out memory);
 
     // Both TryAllocateMemory overloads: `cycle` is AnyCycle for the unbound one.
     private bool TryAllocateMemoryCore(int cbAllocation, long cycle, out Memory<byte> memory)
@@ -370,9 +372,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <see cref="Memory{T}"/> handed out so far. The arena can be used again afterwards.
     /// </summary>
     /// <remarks>
-    /// A cleanup registered on another thread while the release runs is disposed by this release or by the next one (once
-    /// the arena is disposed, a registration is refused instead). When the slab
-    /// provider throws while freeing a block, its exception passes through after every slab has left the arena.
+    /// A cleanup registered on another thread while the reset runs is disposed by it or by the next release. When the
+    /// slab provider throws while freeing a block, its exception passes through after every slab has left the arena.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
@@ -388,9 +389,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
     /// <summary>Like <see cref="Reset"/>, then the arena refuses further use. Calling it again does nothing.</summary>
     /// <remarks>
-    /// A cleanup registered on another thread while the release runs is disposed by this release or by the next one (once
-    /// the arena is disposed, a registration is refused instead). When the slab
-    /// provider throws while freeing a block, its exception passes through after every slab has left the arena.
+    /// A cleanup registered on another thread while this runs is either disposed by it or refused. When the slab provider
+    /// throws while freeing a block, its exception passes through after every slab has left the arena.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     public void Dispose()

@@ -264,7 +264,7 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
 
         Arena arena = _runtime.ArenaPool.Rent();
 
-        // Pooled arenas carry the previous request's quota: each request sets its own.
+        // The pool hands arenas out with its own quota; this request's endpoint may ask for another.
         arena.MaxBytes = _maxBytes;
         _slabsAtRent = arena.SlabsRented;
         _cycle = arena.Cycle;
