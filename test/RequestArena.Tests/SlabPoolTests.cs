@@ -177,13 +177,7 @@ public class SlabPoolTests
         // The timer runs from the pool's creation, so it may already have trimmed some since the arena returned them.
         SlabPoolStatistics returned = pool.GetStatistics();
         Assert.Equal(40, returned.PooledSlabs + returned.SlabsTrimmed);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (pool.GetStatistics().PooledSlabs > 0 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(20);
-        }
-
-        SlabPoolStatistics idle = pool.GetStatistics();
+        SlabPoolStatistics idle = TestPools.WaitUntilNothingIsPooled(pool);
         Assert.Equal(0, idle.PooledSlabs);
         Assert.Equal(40, idle.SlabsTrimmed);
         Assert.Equal(0, provider.OutstandingBytes);

@@ -78,4 +78,17 @@ public class SlabBlockTests
         Assert.Throws<ArgumentException>(() => new SlabBlock(0, 10));
         Assert.Equal(8, new SlabBlock(array, 8, 8).Length);
     }
+
+    [Fact]
+    public void Constructor_EmptyArray_DescribesAnEmptyBlockInIt()
+    {
+        byte[] empty = GC.AllocateArray<byte>(0, pinned: true);
+
+        var block = new SlabBlock(empty, 0, 0);
+
+        Assert.Same(empty, block.Array);
+        Assert.Equal(0, block.Length);
+        Assert.False(block.IsEmpty);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SlabBlock(empty, 1, 0));
+    }
 }

@@ -44,6 +44,7 @@ public sealed class SlabPool : IDisposable
     private long _providerFreed;
     private long _trimmed;
     private long _dropped;
+    private long _providerFreeFailures;
 
     // Traffic since the last trim tick, read by the idle trimmer.
     private long _rentsSinceTick;
@@ -113,6 +114,10 @@ public sealed class SlabPool : IDisposable
     public ISlabProvider Provider => _provider;
 
     /// <summary>Gives every idle slab and oversize block back to the provider. Those held by arenas are not touched.</summary>
+    /// <exception cref="Exception">
+    /// The provider's own exception when its <see cref="ISlabProvider.Free"/> threw for one block, or an
+    /// <see cref="AggregateException"/> of them for several; every idle block was still offered to it and has left the pool.
+    /// </exception>
     public void Trim() => TrimCore(long.MaxValue);
 
     /// <summary>Reads the pool's counters.</summary>
@@ -140,6 +145,7 @@ public sealed class SlabPool : IDisposable
                 ProviderFreedBytes = _providerFreed,
                 SlabsTrimmed = _trimmed,
                 SlabsDropped = _dropped,
+                ProviderFreeFailures = Volatile.Read(ref _providerFreeFailures),
                 OversizeRented = _oversizeRented,
                 OversizeInUse = _oversizeRented - _oversizeReturned,
             };
@@ -151,6 +157,7 @@ public sealed class SlabPool : IDisposable
     /// provider when they are returned. The shared pool cannot be disposed.
     /// </summary>
     /// <exception cref="InvalidOperationException">This is <see cref="Shared"/>.</exception>
+    /// <exception cref="Exception">As for <see cref="Trim"/>: the provider threw; the pool is disposed all the same.</exception>
     public void Dispose()
     {
         if (_isShared)
@@ -338,6 +345,7 @@ public sealed class SlabPool : IDisposable
         }
         catch (Exception ex)
         {
+            Interlocked.Increment(ref _providerFreeFailures);
             (errors ??= []).Add(ex);
         }
     }
@@ -451,11 +459,18 @@ public sealed class SlabPool : IDisposable
             _trimmed += victims?.Count ?? 0;
         }
 
+        // Every victim has left the pool: each is offered to the provider even when one Free throws.
         if (victims is not null)
         {
+            List<Exception>? errors = null;
             foreach (Slab slab in victims)
             {
-                FreeToProvider(slab);
+                TryFreeToProvider(slab, ref errors);
+            }
+
+            if (errors is not null)
+            {
+                ThrowHelper.ThrowProviderFreeFailed(errors);
             }
         }
     }
@@ -485,7 +500,15 @@ public sealed class SlabPool : IDisposable
         long toFree = idle
             ? Math.Max(8L * SlabSize, pooledBytes / 4)
             : Math.Max(SlabSize, pooledBytes / 100);
-        TrimCore(toFree);
+        try
+        {
+            TrimCore(toFree);
+        }
+        catch (Exception)
+        {
+            // An exception out of a timer callback ends the process. Every block was still offered to the provider,
+            // and ProviderFreeFailures counts what it refused.
+        }
     }
 
     private static void OnTrimTick(TrimTimerState state)

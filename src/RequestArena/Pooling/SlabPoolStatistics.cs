@@ -36,6 +36,12 @@ public readonly record struct SlabPoolStatistics
     /// <summary>Slabs and oversize blocks given back to the provider because the pool was at its cap when they were returned.</summary>
     public long SlabsDropped { get; init; }
 
+    /// <summary>
+    /// Calls to the provider's <see cref="ISlabProvider.Free"/> that threw since the pool was created. Each block had
+    /// left the pool either way; a trim run by the pool's timer has no caller to throw to, so this is where it reports.
+    /// </summary>
+    public long ProviderFreeFailures { get; init; }
+
     /// <summary>Oversize blocks handed out since the pool was created.</summary>
     public long OversizeRented { get; init; }
 

@@ -21,7 +21,8 @@ public readonly struct SlabBlock
         Offset = offset;
         Length = length;
         Handle = handle;
-        Address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref array[0]) + offset;
+        // Not array[0]: an empty array has no first element, and its block is still a valid (empty) one.
+        Address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array)) + offset;
     }
 
     /// <summary>Describes a block of unmanaged memory.</summary>

@@ -159,6 +159,68 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         Assert.Equal(0, pool.GetStatistics().SlabsInUse);
     }
 
+    [Fact]
+    public void Trim_ProviderFreeThrowsForSeveralBlocks_EveryIdleBlockIsOfferedAndCounted()
+    {
+        var provider = new SwitchableProvider();
+        using var pool = TestPools.Create(slabSize: 4096, provider: provider);
+        ReturnSlabs(pool, 3);
+        Assert.Equal(3, pool.GetStatistics().PooledSlabs);
+        provider.ThrowOnFree = true;
+
+        AggregateException thrown = Assert.Throws<AggregateException>(pool.Trim);
+
+        SlabPoolStatistics statistics = pool.GetStatistics();
+        Assert.Equal(3, thrown.InnerExceptions.Count);
+        Assert.Equal(3, provider.FreeCalls);
+        Assert.Equal(0, statistics.PooledSlabs);
+        Assert.Equal(3, statistics.ProviderFreeFailures);
+    }
+
+    [Fact]
+    public void Dispose_ProviderFreeThrowsForOneBlock_ItsExceptionPassesThroughAndThePoolIsDisposed()
+    {
+        var provider = new SwitchableProvider();
+        var pool = TestPools.Create(slabSize: 4096, provider: provider);
+        ReturnSlabs(pool, 2);
+        Assert.Equal(2, pool.GetStatistics().PooledSlabs);
+        provider.ThrowOnFreeCall = 1;
+
+        IOException thrown = Assert.Throws<IOException>(pool.Dispose);
+
+        Assert.Equal("free failed", thrown.Message);
+        Assert.Equal(2, provider.FreeCalls);
+        Assert.Equal(0, pool.GetStatistics().PooledSlabs);
+        Assert.Throws<ObjectDisposedException>(() => new Arena(pool).AllocateMemory(1));
+        pool.Dispose();
+    }
+
+    // The pool's own timer trims idle pools; an exception out of a timer callback would end the process.
+    [Fact]
+    public void TrimTimer_ProviderFreeThrows_EveryIdleBlockIsOfferedAndTheFailuresAreCounted()
+    {
+        var provider = new SwitchableProvider { ThrowOnFree = true };
+        using var pool = new SlabPool(new SlabPoolOptions { SlabSize = 4096, Provider = provider, TrimInterval = TimeSpan.FromMilliseconds(10) });
+        ReturnSlabs(pool, 3);
+
+        SlabPoolStatistics statistics = TestPools.WaitUntilNothingIsPooled(pool);
+        Assert.Equal(0, statistics.PooledSlabs);
+        Assert.Equal(3, provider.FreeCalls);
+        Assert.Equal(3, statistics.ProviderFreeFailures);
+    }
+
+    // Returns `count` slabs to the pool (its timer, when it has one, may trim them at once).
+    private static void ReturnSlabs(SlabPool pool, int count)
+    {
+        using var arena = new Arena(pool);
+        for (int i = 0; i < count; i++)
+        {
+            arena.AllocateMemory(4000);
+        }
+
+        arena.Reset();
+    }
+
     private sealed class SwitchableProvider : ISlabProvider
     {
         public bool Refuse { get; set; }
@@ -180,11 +242,14 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
 
         public int FreeCalls { get; private set; }
 
+        // Throw on this call only (1 for the first), or 0.
+        public int ThrowOnFreeCall { get; set; }
+
         public void Free(in SlabBlock block)
         {
             FreeCalls++;
             PinnedArraySlabProvider.Instance.Free(block);
-            if (ThrowOnFree)
+            if (ThrowOnFree || FreeCalls == ThrowOnFreeCall)
             {
                 throw new IOException("free failed");
             }
