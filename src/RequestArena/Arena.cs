@@ -245,6 +245,24 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
     // Never inlined: inlined at an interface call the JIT devirtualised, it would leave the caller's cursor in memory on
     // the merged path, and every allocation through it would wait on a store to the stack.
+    // AllocateMemory(int, long) for a caller that lets go of the arena before its cycle can end (the request's handle:
+    // it drops the arena under its lock before the release resets it, and no one else resets a rented arena). Its fast
+    // path is the unbound one, without the cycle compare: a chunk of this thread with room was placed by this thread in
+    // the current cycle, under the gate. Had that cycle begun after the caller's ended, the placement took the gate
+    // after the release did, and so after the caller dropped the arena, and this thread could not have found the arena
+    // in the caller. Only the miss path, which may place a chunk, needs the caller's cycle.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Memory<byte> AllocateMemoryWhileHeld(int cbAllocation, long cycle)
+    {
+        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
+        if (chunk is not null && chunk.Owner == this && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        {
+            return MemoryFactory.Create(owner, offset, cbAllocation);
+        }
+
+        return AllocateMemoryMiss(cbAllocation, BoundCycle(cycle));
+    }
+
     /// <summary>
     /// A cursor for a loop of allocations on the calling thread, bound to the arena's current cycle: each allocation
     /// costs the bump without the thread-static lookup of <see cref="AllocateMemory(int)"/>. See <see cref="ArenaCursor"/>.

@@ -14,10 +14,12 @@ namespace RequestArena.AspNetCore;
 // that captured it keep working. The end of the response releases it for good.
 //
 // Allocation costs the arena's own fast path plus one field read: the handle holds no count of calls in flight.
-// Instead each call passes the arena cycle the handle rented it in (Arena.AllocateMemory(int, long)). Release kills
-// every chunk of the arena, so a call on a stale handle (kept past its request, or racing the release) can only reach
-// the arena's gated slow path, which refuses an ended cycle; at worst a call racing the release gets memory of the
-// ending cycle, whose lease is dead. So a kept handle never allocates from, nor charges, the arena's next request.
+// Instead the handle drops its arena, under its lock, before the release resets it, and each call that misses the
+// arena's fast path passes the cycle the handle rented the arena in (Arena.AllocateMemoryWhileHeld). Release kills
+// every chunk of the arena, so a call on a stale handle (kept past its request, or racing the release) finds no arena,
+// or reaches the arena's gated slow path, which refuses an ended cycle; at worst a call racing the release gets memory
+// of the ending cycle, whose lease is dead. So a kept handle never allocates from, nor charges, the arena's next
+// request.
 //
 // Deliberately not IDisposable: the request's DI scope disposes the IDisposable scoped services it created, and the
 // arena's lifetime belongs to the middleware alone (release after the response has been sent).
@@ -72,11 +74,11 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
         // _arena and _cycle are written together under the lock, _cycle first; a reader that sees this request's arena
-        // sees its cycle (or, racing the release, the arena of an ended cycle, which refuses it).
+        // sees its cycle (or, racing the release, the arena of an ended cycle, whose slow path refuses it).
         Arena? arena = Volatile.Read(ref _arena);
         if (arena is not null)
         {
-            return arena.AllocateMemory(cbAllocation, _cycle);
+            return arena.AllocateMemoryWhileHeld(cbAllocation, _cycle);
         }
 
         return AllocateMemoryFirst(cbAllocation);
@@ -206,6 +208,8 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
 
             _state = state;
             arena = _arena;
+
+            // Before the arena goes back (and its cycle ends): the allocation fast path relies on it.
             _arena = null;
             endpoint = _endpoint;
             limitExceeded = _limitExceeded || arena?.LimitExceeded == true;

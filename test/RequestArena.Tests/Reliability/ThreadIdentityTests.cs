@@ -255,6 +255,39 @@ public class ThreadIdentityTests
         Assert.False(arena.LimitExceeded);
     }
 
+    // The request's handle skips the cycle compare on the fast path (it drops the arena before the release); what the
+    // release leaves it, a killed chunk, still sends it to the miss path, which refuses the ended cycle on this thread and
+    // on one that never allocated, and charges nothing to the cycle that followed.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AllocateMemoryWhileHeld_AfterTheCycleEnded_ThrowsAndChargesTheNextCycleNothing(bool otherThread)
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+        long cycle = arena.Cycle;
+        Assert.Equal(32, arena.AllocateMemoryWhileHeld(32, cycle).Length);
+        arena.Reset();
+
+        Exception? thrown = null;
+        void Call() => thrown = Record.Exception(() => arena.AllocateMemoryWhileHeld(32, cycle));
+        if (otherThread)
+        {
+            var thread = new Thread(Call);
+            thread.Start();
+            thread.Join();
+        }
+        else
+        {
+            Call();
+        }
+
+        Assert.IsType<ObjectDisposedException>(thrown);
+        Assert.Equal(0, arena.AllocatedBytes);
+        Assert.Equal(16, arena.AllocateMemoryWhileHeld(16, arena.Cycle).Length);
+        Assert.Equal(16, arena.AllocatedBytes);
+    }
+
     private static void AssertNoOverlap(Arena arena, int threads, Func<int, int> stackSize)
     {
         var blocks = new Memory<byte>[threads][];
