@@ -99,6 +99,29 @@ public sealed class RequestArenaMetricsTests
         Assert.IsType<Counter<long>>(recorder.Instrument("requestarena.limit.exceeded"));
         Assert.IsType<ObservableGauge<long>>(recorder.Instrument("requestarena.pool.pooled_bytes"));
         Assert.IsType<ObservableGauge<long>>(recorder.Instrument("requestarena.pool.slabs_in_use"));
+        Assert.IsType<ObservableCounter<long>>(recorder.Instrument("requestarena.pool.provider_free_failures"));
+    }
+
+    [Fact]
+    public async Task ProviderFreeFailuresCounter_CountsFreesTheSlabProviderFailed()
+    {
+        var provider = new FailingFreeSlabProvider();
+        await using var host = await StartAsync(options =>
+        {
+            options.SlabProvider = provider;
+            options.MaxRetainedBytes = 0;
+        });
+        using var recorder = new Recorder(host);
+
+        recorder.Listener.RecordObservableInstruments();
+        long before = recorder.Values("requestarena.pool.provider_free_failures").Last();
+        await host.Client.GetStringAsync("/alloc/1000");
+        await Released.WaitUntilAsync(() => recorder.Values("requestarena.request.allocated").Count == 1, "the request is recorded");
+        recorder.Listener.RecordObservableInstruments();
+
+        Assert.Equal(0, before);
+        Assert.Equal(1, recorder.Values("requestarena.pool.provider_free_failures").Last());
+        Assert.Equal(1, provider.FreeCalls);
     }
 
     private static Task<ArenaTestHost> StartAsync(Action<RequestArenaOptions>? options = null) =>

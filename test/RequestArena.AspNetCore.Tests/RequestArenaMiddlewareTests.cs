@@ -259,6 +259,57 @@ public sealed class RequestArenaMiddlewareTests
         Assert.Equal("1000", await under.Content.ReadAsStringAsync());
     }
 
+    // A slab provider whose Free throws while a request's arena goes back: the request completes, the release is logged
+    // as the provider's failure (not a cleanup's) and recorded, and the next request gets fresh slabs.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Release_SlabProviderFreeThrows_LoggedRecordedAndTheNextRequestServed(int slabs)
+    {
+        var provider = new FailingFreeSlabProvider();
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/alloc/{count:int}", (int count, IModuleAllocator arena) =>
+            {
+                long total = 0;
+                for (int i = 0; i < count; i++)
+                {
+                    total += arena.AllocateMemory(RequestArenaOptions.DefaultSlabSize - 64).Length;
+                }
+
+                return total;
+            }),
+            options =>
+            {
+                options.SlabProvider = provider;
+                options.MaxRetainedBytes = 0;
+            });
+
+        HttpResponseMessage first = await host.Client.GetAsync($"/alloc/{slabs}");
+        await host.WaitForReleasesAsync(1);
+        HttpResponseMessage second = await host.Client.GetAsync("/alloc/1");
+        await host.WaitForReleasesAsync(2);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var failures = host.Logs.ForEvent(6);
+        Assert.Equal(2, failures.Count);
+        Assert.All(failures, f => Assert.Equal("SlabProviderFreeFailed", f.EventId.Name));
+        if (slabs == 1)
+        {
+            Assert.IsType<IOException>(failures[0].Exception);
+        }
+        else
+        {
+            Assert.Equal(slabs, Assert.IsAssignableFrom<AggregateException>(failures[0].Exception).InnerExceptions.Count);
+        }
+
+        Assert.Empty(host.Logs.ForEvent(3));
+        Assert.Equal(2, host.Statistics.GetSnapshot().Requests);
+        Assert.Equal(0, host.Statistics.GetSnapshot().Pool.SlabsInUse);
+        Assert.Equal(slabs + 1, host.Statistics.GetSnapshot().Pool.ProviderFreeFailures);
+        Assert.Equal(slabs + 1, provider.FreeCalls);
+    }
+
     [Fact]
     public async Task Allocate_OverLimit_LogsWarningWithEndpointAndFigures()
     {

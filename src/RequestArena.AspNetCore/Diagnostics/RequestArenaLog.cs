@@ -29,4 +29,9 @@ internal static partial class RequestArenaLog
         "Request arena of endpoint '{Endpoint}' released: {AllocatedBytes} bytes allocated, {SlabsRented} slabs rented.",
         EventName = "Released")]
     public static partial void Released(ILogger logger, string endpoint, long allocatedBytes, long slabsRented);
+
+    [LoggerMessage(6, LogLevel.Error,
+        "The slab provider threw while freeing blocks of the request arena of endpoint '{Endpoint}'; every block was still offered to it and none stays with the arena.",
+        EventName = "SlabProviderFreeFailed")]
+    public static partial void SlabProviderFreeFailed(ILogger logger, string endpoint, Exception exception);
 }

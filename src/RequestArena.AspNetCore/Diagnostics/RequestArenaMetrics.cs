@@ -15,6 +15,7 @@ internal sealed class RequestArenaMetrics : IDisposable
     public const string LimitExceededInstrument = "requestarena.limit.exceeded";
     public const string PooledBytesInstrument = "requestarena.pool.pooled_bytes";
     public const string SlabsInUseInstrument = "requestarena.pool.slabs_in_use";
+    public const string ProviderFreeFailuresInstrument = "requestarena.pool.provider_free_failures";
     public const string RouteTag = "http.route";
 
     private readonly Meter _meter;
@@ -57,6 +58,13 @@ internal sealed class RequestArenaMetrics : IDisposable
             () => slabPool.GetStatistics().SlabsInUse,
             unit: "{slab}",
             description: "Slabs request arenas hold now.");
+
+        // Also counts what the pool's idle-trim timer met, which has no caller to throw to.
+        _meter.CreateObservableCounter(
+            ProviderFreeFailuresInstrument,
+            () => slabPool.GetStatistics().ProviderFreeFailures,
+            unit: "{call}",
+            description: "Calls to the slab provider's Free that threw; each block had left the pool either way.");
     }
 
     public void RequestReleased(long allocatedBytes, long slabsRented, Endpoint? endpoint)

@@ -229,10 +229,16 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
             // Resetting the arena ends its cycle: from here on, calls through this handle are refused by the arena.
             _runtime.ArenaPool.Return(arena);
         }
-        catch (AggregateException ex)
+        catch (AggregateException ex) when (!ThrowHelper.IsProviderFreeFailure(ex))
         {
             // Return has already reset and pooled the arena; a failing cleanup must not fail the request's completion.
             RequestArenaLog.CleanupFailed(_runtime.Logger, endpointName, ex);
+        }
+        catch (Exception ex)
+        {
+            // The slab provider's Free threw. The arena had let go of every slab and the pool offered the provider every
+            // block, so nothing stays rented; the provider's failure must not fail the request's completion either.
+            RequestArenaLog.SlabProviderFreeFailed(_runtime.Logger, endpointName, ex);
         }
 
         if (limitExceeded)

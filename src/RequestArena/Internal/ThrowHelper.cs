@@ -42,6 +42,12 @@ internal static class ThrowHelper
     public static void ThrowLimitExceeded(long limit, long requested, long allocated) =>
         throw new ArenaLimitExceededException(limit, requested, allocated);
 
+    // Marks the AggregateException of several failed frees, so that the hosting layer can tell it from the one of failed
+    // cleanups, which a release throws the same way.
+    internal const string ProviderFreeFailedKey = "RequestArena.SlabProviderFreeFailed";
+
+    public static bool IsProviderFreeFailure(AggregateException exception) => exception.Data.Contains(ProviderFreeFailedKey);
+
     // The provider's own exception when it threw once, so the caller sees what its provider reported.
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowProviderFreeFailed(List<Exception> errors)
@@ -51,7 +57,9 @@ internal static class ThrowHelper
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(errors[0]);
         }
 
-        throw new AggregateException("The slab provider failed to free one or more blocks; every block was offered to it.", errors);
+        var failure = new AggregateException("The slab provider failed to free one or more blocks; every block was offered to it.", errors);
+        failure.Data[ProviderFreeFailedKey] = true;
+        throw failure;
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
