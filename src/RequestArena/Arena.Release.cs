@@ -17,19 +17,29 @@ public sealed unsafe partial class Arena
                 errors = RunCleanups(errors);
             }
 
-            using (_gate.EnterScope())
+            try
             {
-                if (_cleanupCount == 0)
+                using (_gate.EnterScope())
                 {
-                    ReleaseLocked(dispose);
-                    break;
+                    if (_cleanupCount == 0)
+                    {
+                        ReleaseLocked(dispose);
+                        break;
+                    }
                 }
+            }
+            catch (Exception providerFailure) when (errors is not null)
+            {
+                // The slab provider threw after every slab had left the arena: report it with the cleanups' failures
+                // instead of losing those.
+                errors.Add(providerFailure);
+                break;
             }
         }
 
         if (errors is not null)
         {
-            throw new AggregateException("One or more arena cleanups threw; every cleanup still ran and every slab was returned.", errors);
+            throw new AggregateException("One or more arena cleanups threw, or the slab provider did after them; every cleanup still ran and every slab was returned.", errors);
         }
     }
 

@@ -395,7 +395,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// </summary>
     /// <remarks>
     /// A cleanup registered on another thread while the reset runs is disposed by it or by the next release. When the
-    /// slab provider throws while freeing a block, its exception passes through after every slab has left the arena.
+    /// slab provider throws while freeing a block, its exception passes through after every slab has left the arena; when
+    /// cleanups threw as well, it joins theirs in the <see cref="AggregateException"/>.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
@@ -412,7 +413,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <summary>Like <see cref="Reset"/>, then the arena refuses further use. Calling it again does nothing.</summary>
     /// <remarks>
     /// A cleanup registered on another thread while this runs is either disposed by it or refused. When the slab provider
-    /// throws while freeing a block, its exception passes through after every slab has left the arena.
+    /// throws while freeing a block, its exception passes through after every slab has left the arena; when cleanups threw
+    /// as well, it joins theirs in the <see cref="AggregateException"/>.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     public void Dispose()

@@ -159,6 +159,27 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         Assert.Equal(0, pool.GetStatistics().SlabsInUse);
     }
 
+    // A cleanup that throws and then a provider that throws: both failures reach the caller, in one AggregateException.
+    [Fact]
+    public void Reset_CleanupAndProviderFreeThrow_BothFailuresReported()
+    {
+        var provider = new SwitchableProvider { ThrowOnFree = true };
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 0, provider: provider);
+        var arena = new Arena(pool);
+        arena.AllocateMemory(4000);
+        arena.RegisterForCleanup(new ThrowingCleanup());
+
+        AggregateException thrown = Assert.Throws<AggregateException>(arena.Reset);
+
+        Assert.Collection(
+            thrown.InnerExceptions,
+            cleanup => Assert.IsType<InvalidOperationException>(cleanup),
+            free => Assert.Equal("free failed", Assert.IsType<IOException>(free).Message));
+        Assert.Equal(0, arena.SlabsInUse);
+        Assert.Equal(1, provider.FreeCalls);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
     [Fact]
     public void Trim_ProviderFreeThrowsForSeveralBlocks_EveryIdleBlockIsOfferedAndCounted()
     {
@@ -219,6 +240,11 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         }
 
         arena.Reset();
+    }
+
+    private sealed class ThrowingCleanup : IDisposable
+    {
+        public void Dispose() => throw new InvalidOperationException("cleanup failed");
     }
 
     private sealed class SwitchableProvider : ISlabProvider
