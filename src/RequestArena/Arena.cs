@@ -243,8 +243,6 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         return AllocateMemoryMiss(cbAllocation, bound ? BoundCycle(cycle) : AnyCycle);
     }
 
-    // Never inlined: inlined at an interface call the JIT devirtualised, it would leave the caller's cursor in memory on
-    // the merged path, and every allocation through it would wait on a store to the stack.
     // AllocateMemory(int, long) for a caller that lets go of the arena before its cycle can end (the request's handle:
     // it drops the arena under its lock before the release resets it, and no one else resets a rented arena). Its fast
     // path is the unbound one, without the cycle compare: a chunk of this thread with room was placed by this thread in
@@ -269,7 +267,6 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// </summary>
     /// <returns>The cursor; use it on this thread only (the compiler keeps it there) and within this cycle.</returns>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     public ArenaCursor CreateCursor() => CreateCursor(Cycle);
 
     /// <summary>
@@ -289,8 +286,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
             ThrowHelper.ThrowArenaDisposed();
         }
 
-        // A chunk a release dropped from the arena's list is never placed again; the cursor needs the thread's live one.
-        return new ArenaCursor(ChunkOfCurrentThread() is { Detached: false } chunk ? chunk : ChunkForCursor(), cycle);
+        return new ArenaCursor(this, cycle);
     }
 
     /// <summary>
@@ -457,24 +453,6 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         return false;
     }
 
-    // The cursor's bump: like TryBump, from the state the caller expects the chunk to hold, and only when it does; next
-    // is the state after the bump, computed from `expected` so that it never waits on a load of the chunk.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryBump(ArenaChunk chunk, long expected, int size, out int index, out object owner, out long next)
-    {
-        owner = chunk.MemoryOwner!;
-        int offset = (int)expected;
-        index = chunk.MemoryBase + offset;
-        next = Advance(expected, size);
-        if (chunk.State == expected && size > 0 && size <= chunk.Limit - offset)
-        {
-            chunk.State = next;
-            return true;
-        }
-
-        return false;
-    }
-
     // The state after handing out `size` bytes. Bytes handed out are derived from offsets, so only alignment padding
     // is counted, in the state's high half. The padding (-size & mask) is computed in both halves at once, so one add
     // moves the offset to the next aligned position and counts the padding; for a size known at the call site the
@@ -503,21 +481,6 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         }
 
         return false;
-    }
-
-    // The calling thread's chunk of this arena, created (without a region) when it has none: a cursor's for its life.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ArenaChunk ChunkForCursor()
-    {
-        using (_gate.EnterScope())
-        {
-            if (_disposed)
-            {
-                ThrowHelper.ThrowArenaDisposed();
-            }
-
-            return ChunkForCurrentThread(FindChunk());
-        }
     }
 
     // The calling thread's chunk of this arena when it is the thread's last one, else null: where a cursor starts.

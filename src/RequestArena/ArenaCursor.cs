@@ -23,25 +23,16 @@ namespace RequestArena;
 /// </remarks>
 public ref struct ArenaCursor
 {
-    // Three fields, so that the JIT keeps a cursor local in registers (see Arena.CreateCursor).
-    private readonly ArenaChunk? _chunk;
+    private readonly Arena? _arena;
     private readonly long _cycle;
+    private ArenaChunk? _chunk;
 
-    // The chunk's state as this cursor last left it. Each allocation bumps from this copy and checks that the chunk
-    // still holds that very value: the next allocation then waits on a register instead of on the store the last one
-    // made to the chunk, and the check is exact, because equal values are the same state. Anything else that moved the
-    // chunk (a direct allocation on this thread, a new region, a release) fails the check and takes the miss path.
-    private long _state;
-
-    internal ArenaCursor(ArenaChunk chunk, long cycle)
+    internal ArenaCursor(Arena arena, long cycle)
     {
-        _chunk = chunk;
+        _arena = arena;
         _cycle = cycle;
-        _state = chunk.State;
+        _chunk = arena.ChunkOfCurrentThread();
     }
-
-    // The chunk the cursor bumps into, for tests.
-    internal readonly ArenaChunk? Chunk => _chunk;
 
     /// <summary>Allocates <paramref name="cbAllocation"/> bytes in the cursor's cycle.</summary>
     /// <param name="cbAllocation">The number of bytes.</param>
@@ -53,36 +44,28 @@ public ref struct ArenaCursor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Memory<byte> AllocateMemory(int cbAllocation)
     {
-        // The cycle first: the thread may have placed its chunk again in a later cycle of a pooled arena, and a
+        // The cycle first: the thread may have carved its chunk again in a later cycle of a pooled arena, and a
         // release on another thread that lands after this check kills the chunk, which the bump then sees.
         ArenaChunk? chunk = _chunk;
         if (chunk is not null)
         {
             Arena arena = chunk.Owner;
-            if (arena.IsCurrentCycle(_cycle) && arena.TryBump(chunk, _state, cbAllocation, out int offset, out object owner, out long next))
+            if (arena.IsCurrentCycle(_cycle) && arena.TryBump(chunk, cbAllocation, out int offset, out object owner))
             {
-                _state = next;
                 return MemoryFactory.Create(owner, offset, cbAllocation);
             }
         }
 
-        Memory<byte> memory = AllocateMemoryMiss(chunk, _cycle, cbAllocation, out long state);
-        _state = state;
-        return memory;
+        return AllocateMemoryMiss(cbAllocation);
     }
 
-    // The arena's own path, bound to the cursor's cycle; then the state it left the chunk in. Static, with the fields
-    // passed by value: an instance call would take the cursor's address and keep it out of registers.
+    // The arena's own path, bound to the cursor's cycle; then the chunk it left as the thread's own.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Memory<byte> AllocateMemoryMiss(ArenaChunk? chunk, long cycle, int cbAllocation, out long state)
+    private Memory<byte> AllocateMemoryMiss(int cbAllocation)
     {
-        if (chunk is null)
-        {
-            ThrowHelper.ThrowDefaultCursor();
-        }
-
-        Memory<byte> memory = chunk.Owner.AllocateMemory(cbAllocation, cycle);
-        state = chunk.State;
+        Arena arena = _arena ?? ThrowHelper.ThrowDefaultCursor();
+        Memory<byte> memory = arena.AllocateMemory(cbAllocation, _cycle);
+        _chunk = arena.ChunkOfCurrentThread();
         return memory;
     }
 }

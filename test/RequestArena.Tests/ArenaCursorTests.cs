@@ -43,8 +43,8 @@ public sealed class ArenaCursorTests : IDisposable
         Assert.Equal(100, arena.AllocatedBytes);
     }
 
-    // The cursor bumps from its own copy of the chunk's state; the arena's own calls on the same thread move that state
-    // behind its back, across regions and slabs. A seeded random mix: every block exact, zeroed, disjoint, counted once.
+    // The cursor keeps the thread's chunk; the arena's own calls on the same thread move that chunk's state behind its
+    // back, across regions and slabs. A seeded random mix: every block exact, zeroed, disjoint, counted once.
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -81,8 +81,7 @@ public sealed class ArenaCursorTests : IDisposable
         Assert.Equal(asked, arena.AllocatedBytes);
     }
 
-    // A thread's first cursor on an arena it never used takes the thread's chunk without a region: nothing is rented or
-    // charged until the first allocation.
+    // A thread's first cursor on an arena it never used: nothing is rented or charged until the first allocation.
     [Fact]
     public void CreateCursor_ThreadNeverAllocated_RentsNothingUntilTheFirstAllocation()
     {
@@ -93,36 +92,6 @@ public sealed class ArenaCursorTests : IDisposable
         Assert.Equal(0, arena.HeldBytes);
         Assert.Equal(16, cursor.AllocateMemory(16).Length);
         Assert.Equal(16, arena.AllocatedBytes);
-        Assert.Same(arena.ChunkOfCurrentThread(), cursor.Chunk);
-    }
-
-    // A release drops the chunks of threads beyond the ones it keeps, and a dropped chunk is never placed again; the
-    // thread's slot still holds it. A cursor created there must take the thread's live chunk, or every allocation
-    // through it would miss.
-    [Fact]
-    public void CreateCursor_ThreadsChunkDroppedByARelease_TakesTheThreadsLiveChunk()
-    {
-        using var arena = new Arena(_pool);
-        for (int t = 0; t < 8; t++)
-        {
-            var other = new Thread(() => arena.AllocateMemory(8));
-            other.Start();
-            other.Join();
-        }
-
-        arena.AllocateMemory(8);
-        ArenaChunk dropped = arena.ChunkOfCurrentThread()!;
-        arena.Reset();
-        Assert.True(dropped.Detached);
-
-        ArenaCursor cursor = arena.CreateCursor();
-        Memory<byte> block = cursor.AllocateMemory(40);
-
-        Assert.NotSame(dropped, cursor.Chunk);
-        Assert.False(cursor.Chunk!.Detached);
-        Assert.Same(arena.ChunkOfCurrentThread(), cursor.Chunk);
-        Assert.Equal(40, block.Length);
-        Assert.Equal(40, arena.AllocatedBytes);
     }
 
     [Fact]

@@ -85,8 +85,7 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
     }
 
     // Bound to the request's cycle like AllocateMemory: a cursor still in use when the request ends is refused by the
-    // arena, never served from its next request. Never inlined, for the reason Arena.CreateCursor() gives.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    // arena, never served from its next request.
     public ArenaCursor CreateCursor()
     {
         lock (this)

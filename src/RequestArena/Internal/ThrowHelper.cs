@@ -31,7 +31,7 @@ internal static class ThrowHelper
             "The arena cycle (request) this allocator belonged to has ended and its memory has been released. Keep a request's IModuleAllocator, and memory from it, only for the duration of the request.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowDefaultCursor() =>
+    public static Arena ThrowDefaultCursor() =>
         throw new InvalidOperationException("This ArenaCursor is default; create one with Arena.CreateCursor or IArenaAllocator.CreateCursor.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
