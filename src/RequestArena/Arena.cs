@@ -205,7 +205,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed <see cref="ArenaOptions.MaxBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Memory<byte> AllocateMemory(int cbAllocation) => AllocateMemory(cbAllocation, AnyCycle, bound: false);
+    public Memory<byte> AllocateMemory(int cbAllocation) =>
+        AllocateMemory(cbAllocation, AnyCycle, bound: false, checkFirst: false);
 
     /// <summary>
     /// Like <see cref="AllocateMemory(int)"/>, for a caller whose right to allocate ends with one cycle of the arena (a
@@ -222,26 +223,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// arena has been disposed.
     /// </exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Memory<byte> AllocateMemory(int cbAllocation, long cycle) => AllocateMemory(cbAllocation, cycle, bound: true);
-
-    // Both AllocateMemory overloads; `bound` is a constant at each, so the JIT keeps only one of the two cycle paths.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Memory<byte> AllocateMemory(int cbAllocation, long cycle, bool bound)
-    {
-        // A chunk with room was placed in the current cycle by this very thread, and every release kills every chunk
-        // (Limit 0). A bound caller's cycle is checked before the bump all the same: this very thread may have placed
-        // the chunk in a cycle later than the caller's (a pooled arena serving its next request on the same thread). A
-        // release on another thread after the check kills the chunk, which the bump sees, and no other thread can
-        // place it again.
-        ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
-        if (chunk is not null && chunk.Owner == this && (!bound || IsCurrentCycle(cycle))
-            && TryBump(chunk, cbAllocation, out int offset, out object owner))
-        {
-            return MemoryFactory.Create(owner, offset, cbAllocation);
-        }
-
-        return AllocateMemoryMiss(cbAllocation, bound ? BoundCycle(cycle) : AnyCycle);
-    }
+    public Memory<byte> AllocateMemory(int cbAllocation, long cycle) =>
+        AllocateMemory(cbAllocation, cycle, bound: true, checkFirst: true);
 
     // AllocateMemory(int, long) for a caller that lets go of the arena before its cycle can end (the request's handle:
     // it drops the arena under its lock before the release resets it, and no one else resets a rented arena). Its fast
@@ -250,15 +233,27 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     // after the release did, and so after the caller dropped the arena, and this thread could not have found the arena
     // in the caller. Only the miss path, which may place a chunk, needs the caller's cycle.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Memory<byte> AllocateMemoryWhileHeld(int cbAllocation, long cycle)
+    internal Memory<byte> AllocateMemoryWhileHeld(int cbAllocation, long cycle) =>
+        AllocateMemory(cbAllocation, cycle, bound: true, checkFirst: false);
+
+    // The three above; `bound` (the miss path refuses any cycle but the caller's) and `checkFirst` (so does the fast
+    // path) are constants at each, so the JIT keeps only the cycle paths each one takes.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Memory<byte> AllocateMemory(int cbAllocation, long cycle, bool bound, bool checkFirst)
     {
+        // A chunk with room was placed in the current cycle by this very thread, and every release kills every chunk
+        // (Limit 0). A bound caller's cycle is checked before the bump all the same (checkFirst): this very thread may
+        // have placed the chunk in a cycle later than the caller's (a pooled arena serving its next request on the same
+        // thread). A release on another thread after the check kills the chunk, which the bump sees, and no other
+        // thread can place it again.
         ArenaChunk? chunk = ThreadChunkSlot<ArenaChunk>.Last;
-        if (chunk is not null && chunk.Owner == this && TryBump(chunk, cbAllocation, out int offset, out object owner))
+        if (chunk is not null && chunk.Owner == this && (!checkFirst || IsCurrentCycle(cycle))
+            && TryBump(chunk, cbAllocation, out int offset, out object owner))
         {
             return MemoryFactory.Create(owner, offset, cbAllocation);
         }
 
-        return AllocateMemoryMiss(cbAllocation, BoundCycle(cycle));
+        return AllocateMemoryMiss(cbAllocation, bound ? BoundCycle(cycle) : AnyCycle);
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ internal static class ThrowHelper
 
     // Marks the AggregateException of several failed frees, so that the hosting layer can tell it from the one of failed
     // cleanups, which a release throws the same way.
-    internal const string ProviderFreeFailedKey = "RequestArena.SlabProviderFreeFailed";
+    private const string ProviderFreeFailedKey = "RequestArena.SlabProviderFreeFailed";
 
     public static bool IsProviderFreeFailure(AggregateException exception) => exception.Data.Contains(ProviderFreeFailedKey);
 
