@@ -64,6 +64,30 @@ public sealed unsafe partial class Arena
             }
         }
 
+        ChunksKilled?.Invoke();
+
+        // Invalidate before any slab can be reused, so no old Memory<byte> can see the next owner's bytes.
+        for (int i = 0; i < _slabCount; i++)
+        {
+            _slabs[i].Lease?.Release();
+        }
+
+        // A bump already past its limit check when its chunk was killed stores its state after the retire above read
+        // it, and its caller may write the bytes before the leases die. Read each state back only once the leases are
+        // dead, and after a full fence (the lease stores must not pass these loads): a write ordered before the leases
+        // died was preceded by its bump's store, so that store is seen here and the slab is cleared past those bytes.
+        Interlocked.MemoryBarrier();
+        for (int i = 0; i < _chunkCount; i++)
+        {
+            ArenaChunk chunk = _chunks[i];
+            if (chunk.KilledSlab >= 0)
+            {
+                ref SlabUse use = ref _slabs[chunk.KilledSlab];
+                use.Used = Math.Max(use.Used, chunk.Offset);
+                chunk.KilledSlab = -1;
+            }
+        }
+
         // Threads that stopped using the arena keep nothing alive through it for long.
         if (_chunkCount > MaxChunksKept || dispose)
         {
@@ -76,11 +100,9 @@ public sealed unsafe partial class Arena
             _chunkCount = dispose ? 0 : MaxChunksKept;
         }
 
-        // Invalidate before any slab can be reused, so no old Memory<byte> can see the next owner's bytes.
         long carvedBytes = 0;
         for (int i = 0; i < _slabCount; i++)
         {
-            _slabs[i].Lease?.Release();
             if (_slabs[i].Carved)
             {
                 carvedBytes += _slabs[i].Used;

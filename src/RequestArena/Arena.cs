@@ -75,6 +75,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     private long _cycle = Interlocked.Increment(ref s_lastCycle);
     private bool _limitExceeded;   // an allocation was refused for the quota in this cycle
 
+    // Run by the release between killing the chunks and invalidating the leases: where a test lands the late store of
+    // a bump that raced the release.
+    internal Action? ChunksKilled;
+
     // Set by the ArenaPool that created the arena: only that pool takes it back, and only while it is rented (1).
     internal ArenaPool? OwnerPool;
     internal int Rented;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RequestArena.Tests;
 
 public class SlabPoolTests
@@ -349,6 +351,68 @@ public class SlabPoolTests
         {
             block = default;
             return SlabProviderStatus.Resources;
+        }
+
+        public void Free(in SlabBlock block)
+        {
+        }
+    }
+
+    // Pooled oversize blocks are counted under the pool's gate and unpooled ones outside it; two threads doing one each
+    // must not lose a count. A provider that hands out one preallocated block keeps the unpooled path fast enough for
+    // the counts to collide.
+    [Fact]
+    public void Statistics_PooledAndUnpooledOversizeOnTwoThreads_NoCountLost()
+    {
+        using var pool = new SlabPool(new SlabPoolOptions
+        {
+            SlabSize = 4096,
+            MaxRetainedBytes = 64 * 1024,
+            TrimInterval = Timeout.InfiniteTimeSpan,
+            Provider = new OneBlockProvider(),
+        });
+        Assert.True(pool.MaxPooledBlockLength is >= 6000 and < 20_000);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        long[] rents = new long[2];
+        Thread[] threads = [.. new[] { 6000, 20_000 }.Select((size, index) => new Thread(() =>
+        {
+            using var arena = new Arena(pool, new ArenaOptions { ZeroMemory = false });
+            while (!stop.IsCancellationRequested)
+            {
+                arena.AllocateMemory(size);
+                arena.Reset();
+                rents[index]++;
+            }
+        }))];
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        SlabPoolStatistics statistics = pool.GetStatistics();
+        Assert.Equal(0, statistics.OversizeInUse);
+        Assert.Equal(rents[0] + rents[1], statistics.OversizeRented);
+    }
+
+    private sealed class OneBlockProvider : ISlabProvider
+    {
+        private readonly byte[] _block = GC.AllocateArray<byte>(64 * 1024, pinned: true);
+
+        public string Name => "one block";
+
+        public bool BlocksOutliveRelease => true;
+
+        public unsafe SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block)
+        {
+            nint address = (nint)Unsafe.AsPointer(ref _block[0]);
+            int offset = (int)(((address + alignment - 1) & ~(nint)(alignment - 1)) - address);
+            block = new SlabBlock(_block, offset, length);
+            return SlabProviderStatus.Success;
         }
 
         public void Free(in SlabBlock block)

@@ -90,6 +90,16 @@ internal sealed class RequestArenaMetrics : IDisposable
         }
     }
 
+    // Slabs a request rented after its bytes were measured (a pipeline re-executed after a failed pass).
+    public void SlabsRented(long slabsRented)
+    {
+        if (slabsRented != 0)
+        {
+            _statistics.RecordSlabsRented(slabsRented);
+            _slabRented.Add(slabsRented);
+        }
+    }
+
     public void LimitExceeded(Endpoint? endpoint)
     {
         _statistics.RecordLimitExceeded();

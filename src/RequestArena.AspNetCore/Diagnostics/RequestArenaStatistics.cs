@@ -71,6 +71,8 @@ public sealed class RequestArenaStatistics
         };
     }
 
+    internal void RecordSlabsRented(long slabsRented) => Interlocked.Add(ref _slabsRented, slabsRented);
+
     internal void RecordRequest(long bytes, long slabsRented)
     {
         Interlocked.Add(ref _totalBytes, bytes);

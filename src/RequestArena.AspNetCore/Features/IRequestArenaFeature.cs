@@ -2,7 +2,8 @@ namespace RequestArena.AspNetCore;
 
 /// <summary>
 /// The request's arena, set on <c>HttpContext.Features</c> by the request arena middleware while the request runs
-/// through it. Do not keep the feature beyond the request; keep the <see cref="Allocator"/> if you must.
+/// through it. Each request has its own feature: one kept past its request refuses (it never answers for a later
+/// request); keep the <see cref="Allocator"/> if you must keep something.
 /// </summary>
 public interface IRequestArenaFeature
 {
@@ -13,6 +14,6 @@ public interface IRequestArenaFeature
     /// pool only when something is first allocated.
     /// </summary>
     /// <exception cref="InvalidOperationException">The arena is disabled for the request's endpoint.</exception>
-    /// <exception cref="ObjectDisposedException">The request has ended.</exception>
+    /// <exception cref="ObjectDisposedException">The request has left the request arena middleware, or has ended.</exception>
     IModuleAllocator Allocator { get; }
 }

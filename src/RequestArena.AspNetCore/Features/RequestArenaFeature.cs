@@ -1,51 +1,69 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.ObjectPool;
 
 namespace RequestArena.AspNetCore;
 
-// Set on HttpContext.Features for the time the request runs through the middleware. Pooled, so a request that never
-// touches its arena allocates nothing; the per-request allocator is created only on first use, and that is also when
-// the endpoint's metadata is read (which is what lets the middleware skip metadata lookups on the fast path).
+// Set on HttpContext.Features for the time the request runs through the middleware; the per-request allocator is
+// created only on first use, and that is also when the endpoint's metadata is read (which is what lets the middleware
+// skip metadata lookups on the fast path).
+//
+// One per request, never reused: code may keep the feature past its request (the interface is public), and a reused
+// object would hand such code the allocator of whichever request it serves next. A kept feature instead answers with
+// its own request's allocator, which refuses once released, or refuses itself once its request has left.
+//
+// Creating the allocator touches the request's context (features, OnCompleted), so it must never run once the request
+// has left the middleware: the server may already be reusing the context for the connection's next request. A call on
+// another thread (fire-and-forget work started by the handler) can race the middleware's exit, so creation and Leave
+// exclude each other through _phase; Leave waits only while a creation is under way.
 internal sealed class RequestArenaFeature : IRequestArenaFeature
 {
+    private const int Open = 0;
+    private const int Creating = 1;
+    private const int Left = 2;
+
     private static readonly Func<object, Task> s_release = static state =>
     {
         ((RequestArenaAllocator)state).Release();
         return Task.CompletedTask;
     };
 
-    private RequestArenaRuntime? _runtime;
-    private HttpContext? _context;
+    private readonly RequestArenaRuntime _runtime;
+    private readonly HttpContext _context;
     private RequestArenaAllocator? _allocator;
+    private int _phase;
 
-    public IModuleAllocator Allocator => Volatile.Read(ref _allocator) ?? CreateAllocator();
-
-    // The allocator if the request asked for one, without creating it.
-    public RequestArenaAllocator? CurrentAllocator => Volatile.Read(ref _allocator);
-
-    // The runtime comes with each request rather than with the object, so one cached feature serves any application
-    // in the process (tests run many).
-    public void Attach(HttpContext context, RequestArenaRuntime runtime)
+    public RequestArenaFeature(HttpContext context, RequestArenaRuntime runtime)
     {
         _context = context;
         _runtime = runtime;
     }
 
-    public void Detach()
+    // Refused once the request has left the middleware, as before its first use: a kept feature never answers.
+    public IModuleAllocator Allocator =>
+        Volatile.Read(ref _phase) != Left && Volatile.Read(ref _allocator) is { } allocator ? allocator : CreateAllocator();
+
+    // The allocator if the request asked for one, without creating it.
+    public RequestArenaAllocator? CurrentAllocator => Volatile.Read(ref _allocator);
+
+    // The request leaves the middleware: no allocator is created through this feature from now on. Returns the one
+    // created before, if any, once its creation has finished.
+    public RequestArenaAllocator? Leave()
     {
-        _context = null;
-        _runtime = null;
-        _allocator = null;
+        SpinWait spin = default;
+        while (Interlocked.CompareExchange(ref _phase, Left, Open) == Creating)
+        {
+            spin.SpinOnce();
+        }
+
+        return Volatile.Read(ref _allocator);
     }
 
     // A pipeline re-executed for a request whose endpoint failed (UseExceptionHandler, status-code pages) takes the
     // request's suspended allocator up again: one allocator per request, the one scoped services already captured.
     public void ResumeSuspended(RequestArenaAllocator suspended)
     {
-        HttpContext context = _context!;
-        Endpoint? endpoint = context.GetEndpoint();
-        if (!IsEnabled(endpoint, out long maxBytes, _runtime!))
+        Endpoint? endpoint = _context.GetEndpoint();
+        if (!IsEnabled(endpoint, out long maxBytes, _runtime))
         {
             return;
         }
@@ -59,15 +77,46 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
 
     private RequestArenaAllocator CreateAllocator()
     {
-        HttpContext? context = _context;
-        RequestArenaRuntime? runtime = _runtime;
-        if (context is null || runtime is null)
+        SpinWait spin = default;
+        while (true)
         {
-            ThrowLeft();
+            int phase = Interlocked.CompareExchange(ref _phase, Creating, Open);
+            if (phase == Open)
+            {
+                break;
+            }
+
+            if (phase == Left)
+            {
+                ThrowLeft();
+            }
+
+            // Another thread is creating it: take its result, or its place if it failed.
+            spin.SpinOnce();
+            if (Volatile.Read(ref _allocator) is { } created)
+            {
+                return created;
+            }
         }
 
+        try
+        {
+            RequestArenaAllocator allocator = _allocator ?? CreateAllocatorExclusive();
+            Volatile.Write(ref _allocator, allocator);
+            return allocator;
+        }
+        finally
+        {
+            Volatile.Write(ref _phase, Open);
+        }
+    }
+
+    // While the request is inside the middleware and no other thread creates one.
+    private RequestArenaAllocator CreateAllocatorExclusive()
+    {
+        HttpContext context = _context;
         Endpoint? endpoint = context.GetEndpoint();
-        if (!IsEnabled(endpoint, out long maxBytes, runtime))
+        if (!IsEnabled(endpoint, out long maxBytes, _runtime))
         {
             throw new InvalidOperationException(
                 $"The request arena is disabled for endpoint '{endpoint!.DisplayName}' by DisableRequestArena() or [DisableRequestArena]; remove it to use the arena (IModuleAllocator, GetRequestArena()) there.");
@@ -80,17 +129,11 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
             && (earlier.IsActive || earlier.TryResume(endpoint, maxBytes)))
         {
             earlier.EnterPipeline();
-            return Interlocked.CompareExchange(ref _allocator, earlier, null) ?? earlier;
+            return earlier;
         }
 
-        var allocator = new RequestArenaAllocator(runtime, context, endpoint, maxBytes);
-        if (Interlocked.CompareExchange(ref _allocator, allocator, null) is { } winner)
-        {
-            return winner;
-        }
-
+        var allocator = new RequestArenaAllocator(_runtime, context, endpoint, maxBytes);
         allocator.EnterPipeline();
-
         context.Features.Set(allocator);
 
         // Release after the response has been sent, so arena memory may back the response body. Registered only now
@@ -118,15 +161,4 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
     [DoesNotReturn]
     private static void ThrowLeft() =>
         throw new ObjectDisposedException(nameof(IRequestArenaFeature), "The request has left the request arena middleware; its arena is no longer available through this feature.");
-
-    internal sealed class Policy : PooledObjectPolicy<RequestArenaFeature>
-    {
-        public override RequestArenaFeature Create() => new();
-
-        public override bool Return(RequestArenaFeature obj)
-        {
-            obj.Detach();
-            return true;
-        }
-    }
 }

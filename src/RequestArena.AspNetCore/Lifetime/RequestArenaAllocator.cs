@@ -39,6 +39,7 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
     private volatile int _state;
     private volatile bool _limitExceeded;
     private volatile bool _inPipeline;  // handed out by the request's feature and the middleware has not left yet
+    private bool _measured;             // the request's bytes are in the metrics (its first pass that used an arena)
 
     public RequestArenaAllocator(RequestArenaRuntime runtime, HttpContext context, Endpoint? endpoint, long maxBytes)
     {
@@ -198,6 +199,7 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
         Arena? arena;
         Endpoint? endpoint;
         bool limitExceeded;
+        bool measure;
         lock (this)
         {
             if (_state == Released || _state == state)
@@ -213,6 +215,11 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
             endpoint = _endpoint;
             limitExceeded = _limitExceeded || arena?.LimitExceeded == true;
             _limitExceeded = false;
+
+            // One measurement per request: a pipeline re-executed after a failed pass uses the same request's arena
+            // again, and only the slabs it rents are counted then.
+            measure = arena is not null && !_measured;
+            _measured |= measure;
         }
 
         if (arena is null)
@@ -245,7 +252,15 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
             _runtime.Metrics.LimitExceeded(endpoint);
         }
 
-        _runtime.Metrics.RequestReleased(allocated, slabs, endpoint);
+        if (measure)
+        {
+            _runtime.Metrics.RequestReleased(allocated, slabs, endpoint);
+        }
+        else
+        {
+            _runtime.Metrics.SlabsRented(slabs);
+        }
+
         RequestArenaLog.Released(_runtime.Logger, endpointName, allocated, slabs);
     }
 

@@ -1,28 +1,17 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.ObjectPool;
 
 namespace RequestArena.AspNetCore;
 
 // Gives every request a lazily created arena. The fast path (a request that never touches its arena and completes
-// synchronously) takes a pooled feature, sets it, calls next and puts the feature back: no allocation, no arena, no
-// metadata lookup. Everything else (awaiting, exceptions, the limit response) lives in AwaitAsync.
+// synchronously) sets a feature, calls next and takes the feature off again: no arena, no metadata lookup. Everything
+// else (awaiting, exceptions, the limit response) lives in AwaitAsync.
 //
 // Release: after the response has been sent (an OnCompleted callback registered when the arena is first used), or
 // here when the endpoint throws, because not every server runs OnCompleted callbacks when the pipeline fails.
 internal sealed class RequestArenaMiddleware
 {
-    // Shared by every middleware instance in the process: features carry no application state between requests.
-    private static readonly ObjectPool<RequestArenaFeature> s_features =
-        new DefaultObjectPool<RequestArenaFeature>(new RequestArenaFeature.Policy(), Environment.ProcessorCount * 16);
-
-    // One feature per thread in front of the pool: taking and returning it costs two plain TLS accesses instead of the
-    // pool's two interlocked operations, a large share of this fast path (MiddlewareBenchmarks measures it). A request that completes on another
-    // thread simply fills that thread's slot or goes back to the pool.
-    [ThreadStatic]
-    private static RequestArenaFeature? t_feature;
-
     private readonly RequestDelegate _next;
     private readonly RequestArenaRuntime _runtime;
 
@@ -41,17 +30,7 @@ internal sealed class RequestArenaMiddleware
     {
         bool checkRouting = !_routingOrderKnown && NoEndpointYet(context);
 
-        RequestArenaFeature? feature = t_feature;
-        if (feature is not null)
-        {
-            t_feature = null;
-        }
-        else
-        {
-            feature = s_features.Get();
-        }
-
-        feature.Attach(context, _runtime);
+        var feature = new RequestArenaFeature(context, _runtime);
         context.Features.Set<IRequestArenaFeature>(feature);
         if (_runtime.AllocatorsSuspended)
         {
@@ -85,8 +64,7 @@ internal sealed class RequestArenaMiddleware
         }
         catch (Exception ex)
         {
-            RequestArenaAllocator? allocator = feature.CurrentAllocator;
-            Leave(context, feature);
+            RequestArenaAllocator? allocator = Leave(context, feature);
             if (checkRouting)
             {
                 CheckRoutingOrder(context);
@@ -139,21 +117,13 @@ internal sealed class RequestArenaMiddleware
     }
 
     // The feature leaves the request with the middleware: code that runs outside UseRequestArena (outer middleware,
-    // a captured context) must not reach an arena, and the pooled feature may serve another request next.
-    // The allocator lives on until its release.
-    private static void Leave(HttpContext context, RequestArenaFeature feature)
+    // a captured context or feature) must not reach an arena through it. The allocator lives on until its release.
+    private static RequestArenaAllocator? Leave(HttpContext context, RequestArenaFeature feature)
     {
-        feature.CurrentAllocator?.LeavePipeline();
+        RequestArenaAllocator? allocator = feature.Leave();
+        allocator?.LeavePipeline();
         context.Features.Set<IRequestArenaFeature>(null);
-        feature.Detach();
-        if (t_feature is null)
-        {
-            t_feature = feature;
-        }
-        else
-        {
-            s_features.Return(feature);
-        }
+        return allocator;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

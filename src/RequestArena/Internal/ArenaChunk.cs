@@ -11,7 +11,9 @@ namespace RequestArena;
 // races an allocation). The owner's late store then lands on a killed chunk: the arena counts only placed chunks
 // (Slab non-null), and placing a chunk again overwrites State, so a late store neither survives into the next cycle
 // nor charges it. Kill leaves MemoryOwner and Base in place for the same reason: a racing owner builds its memory from
-// the released lease (which throws ObjectDisposedException) instead of from null.
+// the released lease (which throws ObjectDisposedException) instead of from null. Kill leaves State alone too, and
+// notes the region's slab in KilledSlab: once the leases are dead the release reads State back, so the bytes a late
+// store handed out are cleared with the slab (see Arena.ReleaseLocked).
 [StructLayout(LayoutKind.Explicit)]
 internal sealed unsafe class ArenaChunk : IThreadChunk
 {
@@ -32,6 +34,7 @@ internal sealed unsafe class ArenaChunk : IThreadChunk
     [FieldOffset(64)] public long Retired;        // bytes handed out in earlier regions since the last reset
     [FieldOffset(72)] public int SlabIndex;       // the current region's slab in the arena's list
     [FieldOffset(80)] public bool Detached;       // dropped from its arena's list; never placed again
+    [FieldOffset(84)] public int KilledSlab;      // the killed region's slab until the release has read State back; else -1
 
     // Two threads' chunks allocated one after the other must not share a cache line: each is written on every
     // allocation by its own thread.
@@ -41,6 +44,7 @@ internal sealed unsafe class ArenaChunk : IThreadChunk
     {
         Owner = owner;
         _thread = thread;
+        KilledSlab = -1;
         _padding = 0;
     }
 
@@ -76,8 +80,8 @@ internal sealed unsafe class ArenaChunk : IThreadChunk
     public void Kill()
     {
         Volatile.Write(ref Limit, 0);
+        KilledSlab = SlabIndex;
         Slab = null;
-        State = 0;
         End = 0;
         Retired = 0;
         RegionStart = 0;

@@ -6,17 +6,19 @@ internal sealed unsafe class Slab
     // SizeClass of an oversize block that is not pooled (larger than the pool keeps).
     public const int Unpooled = -1;
 
-    public Slab(SlabBlock block, int sizeClass)
+    // `length` is what the pool asked the provider for: a provider may hand out more (rounding to its granule), and the
+    // arenas and the pool use only that much, so a quota's bound on held bytes is judged on what is used.
+    public Slab(SlabBlock block, int sizeClass, int length)
     {
         Block = block;
         Address = (byte*)block.Address;
-        Length = block.Length;
+        Length = length;
         Array = block.Array;
         ArrayOffset = block.Offset;
         SizeClass = sizeClass;
 
         // Fresh provider memory may hold anything; an arena that zeroes clears it before first use.
-        DirtyBytes = block.Length;
+        DirtyBytes = length;
     }
 
     public readonly SlabBlock Block;

@@ -132,6 +132,9 @@ public sealed class SlabPool : IDisposable
                 oversizePooled += _counts[k];
             }
 
+            // Unpooled blocks are counted outside the gate: returns first, so no block counts as returned before rented.
+            long oversizeReturned = Volatile.Read(ref _oversizeReturned);
+            long oversizeRented = Volatile.Read(ref _oversizeRented);
             return new SlabPoolStatistics
             {
                 SlabsRented = _rented,
@@ -146,8 +149,8 @@ public sealed class SlabPool : IDisposable
                 SlabsTrimmed = _trimmed,
                 SlabsDropped = _dropped,
                 ProviderFreeFailures = Volatile.Read(ref _providerFreeFailures),
-                OversizeRented = _oversizeRented,
-                OversizeInUse = _oversizeRented - _oversizeReturned,
+                OversizeRented = oversizeRented,
+                OversizeInUse = oversizeRented - oversizeReturned,
             };
         }
     }
@@ -292,7 +295,7 @@ public sealed class SlabPool : IDisposable
                     }
                     else
                     {
-                        _oversizeReturned++;
+                        Interlocked.Increment(ref _oversizeReturned);
                     }
 
                     _returnsSinceTick++;
@@ -366,7 +369,7 @@ public sealed class SlabPool : IDisposable
             }
             else
             {
-                _oversizeRented++;
+                Interlocked.Increment(ref _oversizeRented);
             }
 
             _rentsSinceTick++;
@@ -395,7 +398,7 @@ public sealed class SlabPool : IDisposable
                     }
                     else
                     {
-                        _oversizeRented--;
+                        Interlocked.Decrement(ref _oversizeRented);
                     }
                 }
 
@@ -427,12 +430,12 @@ public sealed class SlabPool : IDisposable
         }
 
         Interlocked.Add(ref _providerAllocated, block.Length);
-        return new Slab(block, sizeClass);
+        return new Slab(block, sizeClass, length);
     }
 
     private void FreeToProvider(Slab slab)
     {
-        Interlocked.Add(ref _providerFreed, slab.Length);
+        Interlocked.Add(ref _providerFreed, slab.Block.Length);
         _provider.Free(slab.Block);
     }
 

@@ -118,6 +118,58 @@ public class ArenaQuotaHeldTests
         }
     }
 
+    // A provider may round every block up to its own granule; the arena and the pool use only what they asked for, so
+    // the bound holds on what the arena can use, and the provider still gets back exactly the blocks it made.
+    [Theory]
+    [InlineData(3000, 100)]
+    [InlineData(10_000, 9000)]
+    public void ProviderRoundsBlocksUp_HeldStaysWithinTwiceTheQuotaAndEveryBlockGoesBack(long quota, int size)
+    {
+        var provider = new RoundingProvider(64 * 1024);
+        using (var pool = TestPools.Create(slabSize: 4096, provider: provider))
+        {
+            using var arena = new Arena(pool, new ArenaOptions { MaxBytes = quota });
+            Memory<byte> memory = arena.AllocateMemory(size);
+            Assert.True(memory.Span.IndexOfAnyExcept((byte)0) < 0);
+            AssertHeldWithinBound(arena, pool, quota);
+            arena.Reset();
+            Assert.Equal(0, arena.HeldBytes);
+        }
+
+        Assert.True(provider.Allocated > 0);
+        Assert.Equal(provider.Allocated, provider.Freed);
+    }
+
+    private sealed class RoundingProvider(int granule) : ISlabProvider
+    {
+        private readonly PinnedArraySlabProvider _inner = new();
+
+        public int Allocated;
+        public int Freed;
+
+        public string Name => "rounding";
+
+        public bool BlocksOutliveRelease => true;
+
+        public SlabProviderStatus Allocate(int length, int alignment, out SlabBlock block)
+        {
+            SlabProviderStatus status = _inner.Allocate((length + granule - 1) / granule * granule, alignment, out block);
+            if (status == SlabProviderStatus.Success)
+            {
+                Allocated++;
+            }
+
+            return status;
+        }
+
+        public void Free(in SlabBlock block)
+        {
+            Assert.Equal(0, block.Length % granule);
+            Freed++;
+            _inner.Free(block);
+        }
+    }
+
     private static void AssertHeldWithinBound(Arena arena, SlabPool pool, long quota)
     {
         SlabPoolStatistics statistics = pool.GetStatistics();
