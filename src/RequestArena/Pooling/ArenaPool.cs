@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.ObjectPool;
 
 namespace RequestArena;
@@ -66,6 +67,10 @@ public sealed class ArenaPool
     /// to two renters at once.
     /// </exception>
     /// <exception cref="AggregateException">A cleanup threw; the arena was still fully reset and pooled.</exception>
+    /// <exception cref="Exception">
+    /// The slab provider threw while freeing a block (its own exception, as <see cref="Arena.Reset"/> reports it); the
+    /// arena had let go of every slab and was still pooled.
+    /// </exception>
     public void Return(Arena arena)
     {
         ArgumentNullException.ThrowIfNull(arena);
@@ -79,23 +84,23 @@ public sealed class ArenaPool
             throw new InvalidOperationException("The arena has been returned to the pool already; it must not be used after Return.");
         }
 
-        // The policy resets; a cleanup failure surfaces only after the arena is clean and back in the pool.
+        // The policy resets; a failure of the release surfaces only after the arena is clean and back in the pool.
         _pool.Return(arena);
-        if (Policy.TakeCleanupFailure() is { } failure)
+        if (Policy.TakeReleaseFailure() is { } failure)
         {
-            throw failure;
+            ExceptionDispatchInfo.Throw(failure);
         }
     }
 
     private sealed class Policy(ArenaPool owner, SlabPool slabPool, ArenaOptions options) : PooledObjectPolicy<Arena>
     {
         [ThreadStatic]
-        private static AggregateException? t_cleanupFailure;
+        private static Exception? t_releaseFailure;
 
-        public static AggregateException? TakeCleanupFailure()
+        public static Exception? TakeReleaseFailure()
         {
-            AggregateException? failure = t_cleanupFailure;
-            t_cleanupFailure = null;
+            Exception? failure = t_releaseFailure;
+            t_releaseFailure = null;
             return failure;
         }
 
@@ -112,10 +117,11 @@ public sealed class ArenaPool
             {
                 obj.Reset();
             }
-            catch (AggregateException ex)
+            catch (Exception ex)
             {
-                // Reset finished its work before throwing, so the arena is clean and can be reused.
-                t_cleanupFailure = ex;
+                // Reset throws only once its work is done (cleanups that threw, or the slab provider's Free after every
+                // slab had left the arena), so the arena is clean and can be reused.
+                t_releaseFailure = ex;
             }
 
             // A renter may have changed the quota; the next one gets the pool's.

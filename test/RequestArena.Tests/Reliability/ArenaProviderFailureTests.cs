@@ -247,6 +247,32 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         public void Dispose() => throw new InvalidOperationException("cleanup failed");
     }
 
+    [Fact]
+    public void ArenaPoolReturn_ProviderFreeThrows_ArenaPooledWithThePoolsQuotaAndTheFailurePassesThrough()
+    {
+        var provider = new SwitchableProvider();
+        using var slabs = TestPools.Create(slabSize: 4096, maxRetained: 0, provider: provider);
+        var arenas = new ArenaPool(slabs, new ArenaOptions { MaxBytes = 100_000 });
+        Arena arena = arenas.Rent();
+        arena.MaxBytes = 0;
+        Memory<byte> memory = arena.AllocateMemory(100);
+        provider.ThrowOnFree = true;
+
+        IOException thrown = Assert.Throws<IOException>(() => arenas.Return(arena));
+
+        Assert.Equal("free failed", thrown.Message);
+        Assert.Contains(nameof(SwitchableProvider.Free), thrown.StackTrace);
+        Assert.Throws<ObjectDisposedException>(() => memory.Span.Length);
+        Assert.Equal(0, slabs.GetStatistics().SlabsInUse);
+        provider.ThrowOnFree = false;
+        Arena again = arenas.Rent();
+        Assert.Same(arena, again);
+        Assert.Equal(100_000, again.MaxBytes);
+        Assert.Equal(0, again.AllocatedBytes);
+        arenas.Return(again);
+        Assert.Throws<InvalidOperationException>(() => arenas.Return(again));
+    }
+
     private sealed class SwitchableProvider : ISlabProvider
     {
         public bool Refuse { get; set; }
