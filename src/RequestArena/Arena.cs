@@ -135,6 +135,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// twice the new value until then; no further block is taken while it does.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The arena has been disposed (setting only).</exception>
     public long MaxBytes
     {
         get => Volatile.Read(ref _maxBytes);
@@ -143,6 +144,11 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             using (_gate.EnterScope())
             {
+                if (_disposed)
+                {
+                    ThrowHelper.ThrowArenaDisposed();
+                }
+
                 // Budget handed to threads under the old quota must not outlive it; under the same quota it stands. Both
                 // a pooled arena's return and the next renter set the quota, and usually to the value it already has.
                 if (value != _maxBytes)
@@ -566,7 +572,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     {
         if (count <= 0)
         {
-            EmptyOrThrow(count);
+            EmptyOrThrow(count, paramName: nameof(count));
             return default;
         }
 
@@ -575,11 +581,11 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         return new Span<T>(region.Base + region.Offset, count);
     }
 
-    private Memory<byte> EmptyOrThrow(long size, long cycle = AnyCycle)
+    private Memory<byte> EmptyOrThrow(long size, long cycle = AnyCycle, string paramName = "cbAllocation")
     {
         if (size < 0)
         {
-            ThrowHelper.ThrowNegativeSize("cbAllocation", size);
+            ThrowHelper.ThrowNegativeSize(paramName, size);
         }
 
         if (cycle != AnyCycle && cycle != Volatile.Read(ref _cycle))

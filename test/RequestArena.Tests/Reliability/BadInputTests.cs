@@ -19,6 +19,17 @@ public class BadInputTests
         { "new ArenaMemoryPool(arena).Rent(-2)", a => new ArenaMemoryPool(a).Rent(-2), typeof(ArgumentOutOfRangeException) },
     };
 
+    [Fact]
+    public void AllocateTyped_NegativeCount_NamesCount()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+
+        ArgumentOutOfRangeException ex = Assert.Throws<ArgumentOutOfRangeException>(() => arena.Allocate<int>(-1));
+
+        Assert.Equal("count", ex.ParamName);
+    }
+
     [Theory]
     [MemberData(nameof(ArenaCases))]
     public void ArenaEntryPoint_BadInput_ThrowsTypedErrorAndKeepsState(string call, Action<Arena> act, Type expected)
@@ -69,6 +80,7 @@ public class BadInputTests
         Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(0));
         Assert.Throws<ObjectDisposedException>(() => arena.TryAllocateMemory(1, out _));
         Assert.Throws<ObjectDisposedException>(() => arena.Allocate<byte>(1));
+        Assert.Throws<ObjectDisposedException>(() => arena.MaxBytes = 100);
         Assert.Throws<ObjectDisposedException>(() => arena.Reset());
         Assert.Throws<ObjectDisposedException>(() => arena.RegisterForCleanup(arena));
         Assert.Throws<ObjectDisposedException>(() => new ArenaBufferWriter(arena).GetSpan(1));
