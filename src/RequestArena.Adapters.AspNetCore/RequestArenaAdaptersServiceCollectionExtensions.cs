@@ -11,7 +11,7 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="BidiAllocator"/>, <see cref="RpcScopeEnvironment"/> and <see cref="NdisMemoryAllocator"/> as
-    /// scoped services over the current request's arena (call <c>AddRequestArena()</c> and <c>UseRequestArena()</c>
+    /// services over the current request's arena (call <c>AddRequestArena()</c> and <c>UseRequestArena()</c>
     /// too), and makes each request of this application the RPC stub: inside such a request, <see cref="RpcScopeAllocator"/>
     /// finds the request's environment without <see cref="RpcScopeAllocator.EnableAllocate()"/>. Nothing outside the
     /// application changes: another host in the same process that did not add the adapters has no request environment.
@@ -19,8 +19,10 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
     /// <remarks>
     /// Each adapter is created the first time a request asks for it (from DI or the <c>HttpContext</c> extensions,
     /// which return the same object) and released when the request's arena is: after the response has been sent, or
-    /// at once when the endpoint fails. A request that uses none of them pays nothing. Resolving an adapter where no
-    /// request is running throws <see cref="InvalidOperationException"/>.
+    /// at once when the endpoint fails. A pipeline re-executed after a failure (<c>UseExceptionHandler</c>) gets new
+    /// ones, from DI as from the extensions: each resolution asks the request for its current adapter (the services are
+    /// transient, the object is the request's). A request that uses none of them pays nothing. Resolving an adapter
+    /// where no request is running throws <see cref="InvalidOperationException"/>.
     /// </remarks>
     /// <param name="services">The service collection.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
@@ -30,9 +32,11 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
 
         services.AddHttpContextAccessor();
         services.AddOptions<NdisMemoryAllocatorOptions>();
-        services.TryAddScoped(static sp => Adapters(sp).Bidi);
-        services.TryAddScoped(static sp => Adapters(sp).Rpc);
-        services.TryAddScoped(static sp => Adapters(sp).Ndis);
+        // Transient, not scoped: the request scope would keep the first pass's adapter, released when that pass failed,
+        // for a re-executed pass that the request's holder serves with a new one.
+        services.TryAddTransient(static sp => Adapters(sp).Bidi);
+        services.TryAddTransient(static sp => Adapters(sp).Rpc);
+        services.TryAddTransient(static sp => Adapters(sp).Ndis);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, RequestArenaRpcStubStartupFilter>());
         return services;
     }

@@ -28,7 +28,9 @@ public static class RequestArenaPipelinesServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
 
         services.AddHttpContextAccessor();
-        services.TryAddScoped(static sp => RequestPipelinesArena.For(
+        // Transient, not scoped: the request scope would keep the first pass's arena, released when that pass failed,
+        // for a re-executed pass that the request serves with a new one.
+        services.TryAddTransient(static sp => RequestPipelinesArena.For(
             sp.GetRequiredService<IHttpContextAccessor>().HttpContext
             ?? throw new InvalidOperationException(
                 "The Pipelines arena belongs to the current request and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create a Pipelines arena over a SlabAllocatorFactory for work outside requests.")));

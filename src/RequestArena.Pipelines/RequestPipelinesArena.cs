@@ -11,7 +11,11 @@ namespace RequestArena.Pipelines;
 // One request's Pipelines arena, kept on the request's features so that DI and the HttpContext extension hand out the
 // same object. Its blocks come from the request's IModuleAllocator, so they go back to the slab pool exactly when the
 // request's arena does (after the response, or at once when the endpoint fails), and memory kept past that throws.
-internal sealed class RequestPipelinesArena
+//
+// A failed pass releases the request's arena at once and a re-executed pipeline resumes the same handle with fresh
+// memory, so the holder is bound to one arena cycle of the handle, not only to the handle: it registers for cleanup and
+// is stale from the release on, and the next use builds a new Pipelines arena.
+internal sealed class RequestPipelinesArena : IDisposable
 {
     // Keep every block across Reset within the request: a block dropped by a retention policy is not memory given
     // back (the request's arena frees nothing piece by piece), so dropping and re-carving would only grow the request.
@@ -22,6 +26,7 @@ internal sealed class RequestPipelinesArena
         retentionPolicy: RetentionPolicy.Everything);
 
     private readonly IModuleAllocator _handle;
+    private volatile bool _released;
 
     private RequestPipelinesArena(IModuleAllocator handle, PipelinesArena arena)
     {
@@ -31,6 +36,9 @@ internal sealed class RequestPipelinesArena
 
     public PipelinesArena Arena { get; }
 
+    // Run by the release of the request's arena (a cleanup): the arena's blocks die with it.
+    public void Dispose() => _released = true;
+
     public static PipelinesArena For(HttpContext context)
     {
         // Throws, with the middleware's own message, outside UseRequestArena or on an endpoint that disabled it.
@@ -38,7 +46,7 @@ internal sealed class RequestPipelinesArena
 
         // Features can outlive a request on a pooled connection, so the holder must belong to this request's handle.
         RequestPipelinesArena? holder = context.Features.Get<RequestPipelinesArena>();
-        if (holder is not null && ReferenceEquals(holder._handle, handle))
+        if (holder is not null && ReferenceEquals(holder._handle, handle) && !holder._released)
         {
             return holder.Arena;
         }
@@ -48,6 +56,11 @@ internal sealed class RequestPipelinesArena
         bool zeroes = context.RequestServices?.GetService<IOptions<RequestArenaOptions>>()?.Value.ZeroMemory ?? false;
         var arena = new PipelinesArena(s_options, new SlabAllocatorFactory(handle, zeroes, SlabAllocatorFactory.DefaultBlockSizeBytes));
         holder = new RequestPipelinesArena(handle, arena);
+        if (handle is ICleanupRegistry registry)
+        {
+            registry.RegisterForCleanup(holder);
+        }
+
         context.Features.Set(holder);
 
         // Drops the arena's blocks after the response; their memory itself goes back with the request's arena.

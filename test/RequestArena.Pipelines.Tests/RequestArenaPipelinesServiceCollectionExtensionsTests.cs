@@ -29,6 +29,41 @@ public sealed class RequestArenaPipelinesServiceCollectionExtensionsTests
         Assert.Equal(2, seen.Distinct().Count());
     }
 
+    // The endpoint fails, which releases the request's arena (and the Pipelines arena's blocks) at once;
+    // UseExceptionHandler re-executes the pipeline on the same request and DI scope. The error page gets a new
+    // Pipelines arena, the same from DI and the extension, whose memory is zeroed and usable.
+    [Fact]
+    public async Task AddRequestArenaPipelines_PipelineReExecutedAfterAFailure_InjectedArenaIsNewAndWorks()
+    {
+        PipelinesArena? first = null;
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena().AddRequestArenaPipelines(),
+            app =>
+            {
+                app.UseExceptionHandler("/error");
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/fails", (PipelinesArena arena) =>
+                {
+                    first = arena;
+                    arena.Allocate<byte>(100).FirstSpan.Fill(0x5A);
+                    throw new InvalidOperationException("boom");
+                });
+                app.Map("/error", (HttpContext context, PipelinesArena arena) =>
+                {
+                    bool same = ReferenceEquals(arena, context.GetRequestPipelinesArena());
+                    var sequence = arena.Allocate<byte>(100);
+                    bool zeroed = sequence.FirstSpan.IndexOfAnyExcept((byte)0) < 0;
+                    sequence.FirstSpan.Fill(1);
+                    return Results.Text($"new {!ReferenceEquals(arena, first)}, same {same}, zeroed {zeroed}", statusCode: 500);
+                });
+            });
+
+        HttpResponseMessage response = await host.Client.GetAsync("/fails");
+
+        Assert.Equal("new True, same True, zeroed True", await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task AddRequestArenaPipelines_ResolvedOutsideRequest_Throws()
     {
@@ -46,7 +81,7 @@ public sealed class RequestArenaPipelinesServiceCollectionExtensionsTests
         services.AddRequestArenaPipelines().AddRequestArenaPipelines();
 
         Assert.Single(services, d => d.ServiceType == typeof(PipelinesArena));
-        Assert.Equal(ServiceLifetime.Scoped, services.Single(d => d.ServiceType == typeof(PipelinesArena)).Lifetime);
+        Assert.Equal(ServiceLifetime.Transient, services.Single(d => d.ServiceType == typeof(PipelinesArena)).Lifetime);
         await Task.CompletedTask;
     }
 

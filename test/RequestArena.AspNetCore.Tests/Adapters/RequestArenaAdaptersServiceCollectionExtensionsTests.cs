@@ -24,6 +24,46 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
         Assert.Equal("true", await host.Client.GetStringAsync("/same"));
     }
 
+    // The endpoint fails, which releases the request's arena and its adapters at once; UseExceptionHandler re-executes
+    // the pipeline on the same request and DI scope. The error page's injected adapters are the request's new ones.
+    [Fact]
+    public async Task AddRequestArenaAdapters_PipelineReExecutedAfterAFailure_InjectedAdaptersWorkAndMatchTheExtensions()
+    {
+        var firstPass = new List<object>();
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena().AddRequestArenaAdapters(),
+            app =>
+            {
+                app.UseExceptionHandler("/error");
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/fails", (BidiAllocator bidi, RpcScopeEnvironment rpc, NdisMemoryAllocator ndis) =>
+                {
+                    firstPass.AddRange([bidi, rpc, ndis]);
+                    bidi.Allocate(32);
+                    rpc.Allocate(16, out _);
+                    ndis.AllocateMemory(out _, 64, NdisMemoryFlags.None);
+                    throw new InvalidOperationException("boom");
+                });
+                app.Map("/error", (HttpContext context, BidiAllocator bidi, RpcScopeEnvironment rpc, NdisMemoryAllocator ndis) =>
+                {
+                    bool fresh = !firstPass.Contains(bidi) && !firstPass.Contains(rpc) && !firstPass.Contains(ndis);
+                    bool same = ReferenceEquals(bidi, context.GetBidiAllocator())
+                        && ReferenceEquals(rpc, context.GetRpcScopeEnvironment())
+                        && ReferenceEquals(ndis, context.GetNdisMemoryAllocator());
+                    bool bidiWorks = !bidi.Allocate(32).IsEmpty;
+                    rpc.Allocate(16, out RpcStatus rpcStatus);
+                    SlabProviderStatus ndisStatus = ndis.AllocateMemory(out _, 64, NdisMemoryFlags.None);
+                    return Results.Text($"fresh {fresh}, same {same}, bidi {bidiWorks}, rpc {rpcStatus}, ndis {ndisStatus}", statusCode: 500);
+                });
+            });
+
+        HttpResponseMessage response = await host.Client.GetAsync("/fails");
+
+        Assert.Equal("fresh True, same True, bidi True, rpc Ok, ndis Success", await response.Content.ReadAsStringAsync());
+        Assert.All(firstPass, adapter => Assert.True(adapter is BidiAllocator { IsDisposed: true } or RpcScopeEnvironment { IsReleased: true } or NdisMemoryAllocator { IsDisposed: true }));
+    }
+
     [Fact]
     public async Task AddRequestArenaAdapters_EachRequestGetsItsOwnAdapters()
     {
@@ -79,7 +119,7 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
         Assert.Single(services, d => d.ServiceType == typeof(BidiAllocator));
         Assert.Single(services, d => d.ServiceType == typeof(RpcScopeEnvironment));
         Assert.Single(services, d => d.ServiceType == typeof(NdisMemoryAllocator));
-        Assert.All(services.Where(d => d.ServiceType == typeof(BidiAllocator)), d => Assert.Equal(ServiceLifetime.Scoped, d.Lifetime));
+        Assert.All(services.Where(d => d.ServiceType == typeof(BidiAllocator)), d => Assert.Equal(ServiceLifetime.Transient, d.Lifetime));
     }
 
     [Fact]
