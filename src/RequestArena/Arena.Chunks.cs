@@ -130,15 +130,19 @@ public sealed unsafe partial class Arena
         return Place(chunk, _currentSlab, start, aligned, extra);
     }
     // Folds the chunk's current region into its totals and records how far it got into its slab, so that only
-    // bytes actually handed out are cleared when the slab goes back.
-    private void RetireRegionLocked(ArenaChunk chunk)
+    // bytes actually handed out are cleared when the slab goes back. A release (killing) leaves State alone: the owner
+    // may be storing a bump into it right now, and that store must survive for the release to read it back.
+    private void RetireRegionLocked(ArenaChunk chunk, bool killing = false)
     {
         if (chunk.Slab is not null)
         {
             ref SlabUse use = ref _slabs[chunk.SlabIndex];
             use.Used = Math.Max(use.Used, chunk.Offset);
-            chunk.Retired += chunk.Offset - chunk.RegionStart - chunk.Padding;
-            chunk.SetState(chunk.Offset, 0);
+            if (!killing)
+            {
+                chunk.Retired += chunk.Offset - chunk.RegionStart - chunk.Padding;
+                chunk.SetState(chunk.Offset, 0);
+            }
         }
     }
 

@@ -59,7 +59,7 @@ public sealed unsafe partial class Arena
             if (_chunks[i].Slab is not null)
             {
                 threadsUsed++;
-                RetireRegionLocked(_chunks[i]);
+                RetireRegionLocked(_chunks[i], killing: true);
                 _chunks[i].Kill();
             }
         }

@@ -49,6 +49,49 @@ public class ArenaBufferWriterTests
         writer.Advance(0);
     }
 
+    // Unchecked memory cannot fail by itself: the writer is revoked by the reset instead, so a block with room left is
+    // never handed out again once it may serve another arena.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GetSpan_RoomLeftInABlockAfterTheArenaWasReset_ThrowsAndWritesNothing(bool detect)
+    {
+        using SlabPool pool = TestPools.Create(slabSize: 4096, maxRetained: 4096);
+        using var arena = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        var writer = new ArenaBufferWriter(arena, initialBlockSize: 100);
+        writer.GetSpan(10)[..10].Fill(1);
+        writer.Advance(10);
+        arena.Reset();
+        using var other = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        Memory<byte> theirs = other.AllocateMemory(4000);
+        theirs.Span.Fill(0xCD);
+
+        Assert.Throws<ObjectDisposedException>(() => writer.GetSpan(10));
+        Assert.Throws<ObjectDisposedException>(() => writer.GetMemory(5000));
+        Assert.Throws<ObjectDisposedException>(() => writer.Advance(1));
+        Assert.Throws<ObjectDisposedException>(() => writer.GetWrittenMemory());
+        Assert.True(theirs.Span.IndexOfAnyExcept((byte)0xCD) < 0);
+        Assert.Equal(10, writer.WrittenCount);
+    }
+
+    [Fact]
+    public void Clear_AfterTheCycleEnded_WriterServesTheNextCycle()
+    {
+        using var arena = new Arena(TestPools.Create());
+        var writer = new ArenaBufferWriter(arena);
+        writer.GetSpan(8);
+        writer.Advance(8);
+        arena.Reset();
+        Assert.Throws<ObjectDisposedException>(() => writer.GetSpan(8));
+
+        writer.Clear();
+        "hello"u8.CopyTo(writer.GetSpan(5));
+        writer.Advance(5);
+        arena.Reset();
+
+        Assert.Throws<ObjectDisposedException>(() => writer.GetSpan(1));
+    }
+
     [Fact]
     public void Utf8JsonWriter_KeptPastAReset_FlushThrows()
     {

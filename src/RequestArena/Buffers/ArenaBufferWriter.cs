@@ -9,7 +9,16 @@ namespace RequestArena;
 /// encoders produce their output without renting or copying. Each buffer it hands out is contiguous; the written data
 /// as a whole is a <see cref="ReadOnlySequence{T}"/> across the blocks taken, valid until the arena is reset.
 /// </summary>
-/// <remarks>Not thread-safe, like every buffer writer. Nothing is returned to the arena early: blocks go with it.</remarks>
+/// <remarks>
+/// <para>Not thread-safe, like every buffer writer. Nothing is returned to the arena early: blocks go with it.</para>
+/// <para>
+/// The writer registers with its allocator for cleanup when it takes its first block (an <see cref="Arena"/> or a
+/// request's allocator is an <see cref="ICleanupRegistry"/>), so the end of the arena cycle (<see cref="Arena.Reset"/>,
+/// the end of the request) revokes it: from then on it throws <see cref="ObjectDisposedException"/> until
+/// <see cref="Clear"/>, and never hands out room in a block whose memory may already serve someone else, with or
+/// without <see cref="ArenaOptions.DetectUseAfterRelease"/>.
+/// </para>
+/// </remarks>
 public sealed class ArenaBufferWriter : IBufferWriter<byte>
 {
     private const int DefaultBlockSize = 4096;
@@ -23,6 +32,7 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     private int _currentWritten;     // bytes written to the last block
     private int _nextBlockSize;
     private long _written;
+    private Revocation? _revocation;   // registered for this writer's blocks since the last Clear; null before the first
 
     /// <summary>Creates a writer over <paramref name="allocator"/>.</summary>
     /// <param name="allocator">Where blocks come from (an <see cref="Arena"/> or a request's allocator).</param>
@@ -60,6 +70,7 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     /// <returns>The written bytes as one contiguous region of arena memory.</returns>
     public ReadOnlyMemory<byte> GetWrittenMemory()
     {
+        ThrowIfRevoked();
         if (_first is null)
         {
             return ReadOnlyMemory<byte>.Empty;
@@ -85,6 +96,11 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
             ThrowAdvance(count);
         }
 
+        if (count != 0)
+        {
+            ThrowIfRevoked();
+        }
+
         // Advancing touches no memory, so a writer kept past its arena's release (or a JSON writer over it flushing)
         // would count bytes into a dead block without a word; it fails as every other use of that memory does.
         if (count != 0 && MemoryMarshal.TryGetMemoryManager<byte, SlabLease>(_current, out SlabLease? lease) && lease.IsReleased)
@@ -97,6 +113,7 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     }
 
     /// <inheritdoc />
+    /// <exception cref="ObjectDisposedException">The arena cycle the writer's blocks came from has ended.</exception>
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         EnsureRoom(sizeHint);
@@ -104,15 +121,20 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     }
 
     /// <inheritdoc />
+    /// <exception cref="ObjectDisposedException">The arena cycle the writer's blocks came from has ended.</exception>
     public Span<byte> GetSpan(int sizeHint = 0)
     {
         EnsureRoom(sizeHint);
         return _current.Span[_currentWritten..];
     }
 
-    /// <summary>Forgets what was written; the blocks already taken stay with the arena until it is reset.</summary>
+    /// <summary>
+    /// Forgets what was written; the blocks already taken stay with the arena until it is reset. A writer revoked by the
+    /// end of its arena cycle can be used again after this, in the allocator's next cycle.
+    /// </summary>
     public void Clear()
     {
+        _revocation = null;
         _first = _last = null;
         _current = default;
         _currentWritten = 0;
@@ -128,6 +150,8 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
             ThrowNegativeHint(sizeHint);
         }
 
+        ThrowIfRevoked();
+
         int wanted = Math.Max(sizeHint, 1);
         if (_current.Length - _currentWritten < wanted)
         {
@@ -135,9 +159,26 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfRevoked()
+    {
+        if (_revocation is { IsRevoked: true })
+        {
+            ThrowHelper.ThrowMemoryReleased();
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AddBlock(int wanted)
     {
+        // Registered before the first block is taken: a cycle that ends after this takes the writer with it.
+        if (_revocation is null && _allocator is ICleanupRegistry registry)
+        {
+            var revocation = new Revocation();
+            registry.RegisterForCleanup(revocation);
+            _revocation = revocation;
+        }
+
         int size = Math.Max(wanted, _nextBlockSize);
         // In 64 bits: a first block of 1 GiB or more would overflow when doubled.
         _nextBlockSize = (int)Math.Min(_nextBlockSize * 2L, Math.Max(MaxGrowBlockSize, _initialBlockSize));
@@ -169,6 +210,16 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNegativeHint(int sizeHint) =>
         throw new ArgumentOutOfRangeException(nameof(sizeHint), sizeHint, "The size hint must not be negative.");
+
+    // Disposed by the allocator at the end of the cycle the writer's blocks came from.
+    private sealed class Revocation : IDisposable
+    {
+        private volatile bool _revoked;
+
+        public bool IsRevoked => _revoked;
+
+        public void Dispose() => _revoked = true;
+    }
 
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
