@@ -25,6 +25,7 @@ internal sealed unsafe class RpcChunk : IThreadChunk
     [FieldOffset(56)] public int OwnerId;
     [FieldOffset(60)] public int Busy;                   // 1 while the owner is between its Limit check and its last write
     [FieldOffset(64)] public MemoryHandle Pin;           // only for memory not known to be pinned
+    [FieldOffset(88)] public ulong[]? Starts;            // Block's block starts, a bit per 8 bytes (see RpcScopeEnvironment.Free)
 
     // Two threads' chunks allocated one after the other must not share a cache line.
     [FieldOffset(120)] private long _padding;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -55,6 +56,14 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
     private int _nextChunkSize = FirstChunkSize;
     private int _released;
     private int _callsInFlight;   // frees and own-block allocations between their release check and their last write
+
+    // Where blocks begin, so that Free takes exactly the memory Allocate returned: a slice inside a block whose bytes
+    // happen to look like a header (an environment id and a length are small integers) is refused, not marked freed
+    // with a write into live data. Chunk blocks carry a bit per 8 bytes, set by the owner thread as it carves a block;
+    // blocks allocated on their own are kept by identity. Both live outside the memory handed out, where no caller
+    // can write.
+    private BlockRegion[] _regions = [];       // replaced whole under _lock, read without it
+    private HashSet<(object Owner, int Index)>? _ownBlocks;   // under _lock
 
     /// <summary>
     /// Creates an environment over memory someone else owns (the way a server stub provides one for a call). It is
@@ -299,6 +308,7 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
                 byte* header = chunk.Base + (uint)offset;
                 *(int*)header = chunk.OwnerId;
                 *(int*)(header + 4) = size;
+                chunk.Starts![(uint)offset >> 9] |= 1UL << (offset >> 3);
                 memory = MemoryFactory.SliceInRange(chunk.Block, offset + HeaderSize, size);
                 Volatile.Write(ref chunk.Busy, 0);
                 return true;
@@ -402,9 +412,19 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
 
         // Headers take interlocked updates, so blocks start on 8-byte boundaries whatever the arena's alignment.
         int pad = (int)((8 - ((nint)address & 7)) & 7);
+        Memory<byte> carved = block.Slice(pad, length);
+        if (!TryGetIdentity(carved, out object? owner, out int index))
+        {
+            pin.Dispose();
+            return false;
+        }
+
+        var starts = new ulong[(length + 511) >> 9];
+        _regions = [.. _regions, new BlockRegion(owner, index, length, starts)];
+        chunk.Starts = starts;
         chunk.Pin.Dispose();
         chunk.Pin = pin;
-        chunk.Block = block.Slice(pad, length);
+        chunk.Block = carved;
         chunk.Base = address + pad;
         chunk.Offset = 0;
         chunk.Limit = length;
@@ -461,8 +481,19 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
                 MemoryMarshal.CreateSpan(ref Unsafe.Add(ref header, HeaderSize), size).Clear();
             }
 
+            Memory<byte> memory = raw.Slice(pad + HeaderSize, size);
+            if (!TryGetIdentity(memory, out object? owner, out int index))
+            {
+                return Failed(RpcStatus.OutOfMemory, out status);
+            }
+
+            lock (_lock)
+            {
+                (_ownBlocks ??= []).Add((owner, index));
+            }
+
             status = RpcStatus.Ok;
-            return raw.Slice(pad + HeaderSize, size);
+            return memory;
         }
         catch (ObjectDisposedException)
         {
@@ -478,6 +509,11 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
 
     private RpcStatus FreeCore(Memory<byte> memory)
     {
+        if (!TryGetIdentity(memory, out object? owner, out int index) || !IsBlockStart(owner, index))
+        {
+            return RpcStatus.InvalidArg;
+        }
+
         Span<byte> header;
         if (MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(memory, out MemoryManager<byte>? manager, out int start, out _) && manager is not null)
         {
@@ -523,5 +559,59 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
         // One compare-and-swap decides between two threads freeing the same block, and checks the length too.
         int length = memory.Length;
         return Interlocked.CompareExchange(ref state, length | FreedBit, length) == length ? RpcStatus.Ok : RpcStatus.InvalidArg;
+    }
+
+    // Whether a block of this environment begins at `index` of `owner`'s memory (the index of its first byte after the
+    // header), as Allocate returned it.
+    private bool IsBlockStart(object owner, int index)
+    {
+        // Newest first: most frees are of recent blocks.
+        int header = index - HeaderSize;
+        BlockRegion[] regions = Volatile.Read(ref _regions);
+        for (int i = regions.Length - 1; i >= 0; i--)
+        {
+            BlockRegion region = regions[i];
+            int position = header - region.Index;
+            if (ReferenceEquals(region.Owner, owner) && (uint)position < (uint)region.Length)
+            {
+                return (position & 7) == 0 && (Volatile.Read(ref region.Starts[position >> 9]) & (1UL << (position >> 3))) != 0;
+            }
+        }
+
+        lock (_lock)
+        {
+            return _ownBlocks?.Contains((owner, index)) == true;
+        }
+    }
+
+    // What a Memory<byte> is made of: the object it views (a memory manager or an array) and its index there.
+    private static bool TryGetIdentity(Memory<byte> memory, [NotNullWhen(true)] out object? owner, out int index)
+    {
+        if (MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(memory, out MemoryManager<byte>? manager, out index, out _) && manager is not null)
+        {
+            owner = manager;
+            return true;
+        }
+
+        if (MemoryMarshal.TryGetArray<byte>(memory, out ArraySegment<byte> segment) && segment.Array is not null)
+        {
+            owner = segment.Array;
+            index = segment.Offset;
+            return true;
+        }
+
+        owner = null;
+        index = 0;
+        return false;
+    }
+
+    // One chunk block of the environment: where it lies in its owner's memory and which of its 8-byte granules begin
+    // a block.
+    private sealed class BlockRegion(object owner, int index, int length, ulong[] starts)
+    {
+        public readonly object Owner = owner;
+        public readonly int Index = index;
+        public readonly int Length = length;
+        public readonly ulong[] Starts = starts;
     }
 }

@@ -193,4 +193,47 @@ public sealed class RpcScopeEnvironmentTests : IDisposable
         Assert.Equal(RpcStatus.NoEnvironment, status);
         Assert.True(memory.IsEmpty);
     }
+
+    // A slice inside a live block, where the caller's own data copies a real header (the environment's id, then the
+    // slice's length): Free must tell it from a block and leave the data alone. Chunked and own blocks, over checked and
+    // unchecked arena memory and over an allocator that is no arena.
+    [Theory]
+    [InlineData("arena", 64)]
+    [InlineData("arena", 20_000)]
+    [InlineData("unchecked arena", 64)]
+    [InlineData("unchecked arena", 20_000)]
+    [InlineData("heap", 64)]
+    [InlineData("heap", 20_000)]
+    public void Free_SliceWhoseBytesCopyAHeader_InvalidArgAndTheBlockUntouched(string source, int size)
+    {
+        using var arena = new Arena(new ArenaOptions { DetectUseAfterRelease = source != "unchecked arena" });
+        IModuleAllocator allocator = source == "heap" ? new HeapModuleAllocator() : arena;
+        using var environment = new RpcScopeEnvironment(allocator);
+        environment.Allocate(24, out _);
+        Memory<byte> block = environment.Allocate(size, out RpcStatus allocated);
+        Assert.Equal(RpcStatus.Ok, allocated);
+
+        ReadOnlySpan<byte> header = HeaderOf(block);
+        header[..4].CopyTo(block.Span);
+        BitConverter.TryWriteBytes(block.Span[4..8], 16);
+        byte[] before = block.Span.ToArray();
+
+        Assert.Equal(RpcStatus.InvalidArg, environment.Free(block.Slice(8, 16)));
+
+        Assert.True(block.Span.SequenceEqual(before), "the forged free wrote into the block");
+        Assert.Equal(RpcStatus.Ok, environment.Free(block));
+        Assert.Equal(RpcStatus.InvalidArg, environment.Free(block));
+    }
+
+    // The 8 bytes in front of a block, read the way any caller could.
+    private static ReadOnlySpan<byte> HeaderOf(Memory<byte> block)
+    {
+        if (System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager<byte, System.Buffers.MemoryManager<byte>>(block, out var manager, out int start, out _))
+        {
+            return manager!.GetSpan().Slice(start - RpcScopeEnvironment.HeaderSize, RpcScopeEnvironment.HeaderSize);
+        }
+
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(block, out ArraySegment<byte> segment));
+        return segment.Array.AsSpan(segment.Offset - RpcScopeEnvironment.HeaderSize, RpcScopeEnvironment.HeaderSize);
+    }
 }
