@@ -14,12 +14,14 @@ internal sealed class ArenaBlock<T> : MemoryManager<T>
 {
     private readonly Memory<byte> _bytes;
     private readonly int _length;
+    private readonly BlockRevocation? _revocation;   // ends with the source's cycle; null for a source that has none
     private volatile bool _disposed;
 
-    public ArenaBlock(Memory<byte> bytes, int length)
+    public ArenaBlock(Memory<byte> bytes, int length, BlockRevocation? revocation)
     {
         _bytes = bytes;
         _length = length;
+        _revocation = revocation;
     }
 
     public override Span<T> GetSpan()
@@ -27,6 +29,11 @@ internal sealed class ArenaBlock<T> : MemoryManager<T>
         if (_disposed)
         {
             ThrowDisposed();
+        }
+
+        if (_revocation is { IsRevoked: true })
+        {
+            ThrowReleased();
         }
 
         Span<byte> bytes = _bytes.Span;
@@ -38,6 +45,11 @@ internal sealed class ArenaBlock<T> : MemoryManager<T>
         if (_disposed)
         {
             ThrowDisposed();
+        }
+
+        if (_revocation is { IsRevoked: true })
+        {
+            ThrowReleased();
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
@@ -54,6 +66,9 @@ internal sealed class ArenaBlock<T> : MemoryManager<T>
     // The bytes stay the source's: they go back when the source (the request's arena) is reset or released, never
     // block by block. Marking the block dead makes a Sequence kept past the Pipelines arena fail here first.
     protected override void Dispose(bool disposing) => _disposed = true;
+
+    private static void ThrowReleased() =>
+        throw new ObjectDisposedException(nameof(SlabAllocator<T>), "This block's memory belonged to an arena cycle (a request) that has ended; memory from it is valid only until then.");
 
     private static void ThrowDisposed() =>
         throw new ObjectDisposedException(nameof(SlabAllocator<T>), "This block belonged to a Pipelines arena that has been disposed or trimmed; memory from it is valid only until then.");

@@ -12,13 +12,20 @@ namespace RequestArena.Pipelines;
 /// </summary>
 /// <remarks>
 /// Every block reads as zeros when it is handed out: the source zeroes it, or this allocator clears it when the source
-/// does not promise to. Only element types without references can live in slab memory.
+/// does not promise to. Only element types without references can live in slab memory. Over a source that is an
+/// <see cref="ICleanupRegistry"/> (an arena, a request's allocator) blocks are revoked when its cycle ends, so they
+/// refuse with <see cref="ObjectDisposedException"/> even over memory whose use-after-release check is off.
 /// </remarks>
 /// <typeparam name="T">The element type; it must not be or contain a reference.</typeparam>
 public sealed class SlabAllocator<T> : Allocator<T>
 {
     private readonly IModuleAllocator _source;
     private readonly bool _clear;
+
+    // The current cycle's revocation, registered with a source that is an ICleanupRegistry: every block carved in the
+    // cycle holds it and refuses once the cycle has ended, so a block over unchecked memory (DetectUseAfterRelease off,
+    // which cannot fail by itself) never reads or clears bytes that serve someone else by then.
+    private BlockRevocation? _revocation;
 
     /// <summary>
     /// Creates an allocator over <paramref name="source"/>. Blocks are cleared on hand-out unless
@@ -76,12 +83,32 @@ public sealed class SlabAllocator<T> : Allocator<T>
             throw new ArgumentOutOfRangeException(nameof(length), length, $"{length} elements of {size} bytes exceed the largest block ({int.MaxValue} bytes).");
         }
 
+        BlockRevocation? revocation = CurrentRevocation();
         Memory<byte> bytes = _source.AllocateMemory(length * size);
         if (_clear)
         {
             bytes.Span.Clear();
         }
 
-        return new ArenaBlock<T>(bytes, length);
+        return new ArenaBlock<T>(bytes, length, revocation);
+    }
+
+    // Registered before the block is carved: a cycle that ends after this revokes the block.
+    private BlockRevocation? CurrentRevocation()
+    {
+        if (_source is not ICleanupRegistry registry)
+        {
+            return null;
+        }
+
+        BlockRevocation? revocation = _revocation;
+        if (revocation is null || revocation.IsRevoked)
+        {
+            revocation = new BlockRevocation();
+            registry.RegisterForCleanup(revocation);
+            _revocation = revocation;
+        }
+
+        return revocation;
     }
 }

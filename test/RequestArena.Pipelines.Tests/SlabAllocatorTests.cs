@@ -54,6 +54,34 @@ public sealed class SlabAllocatorTests
         Assert.Throws<ObjectDisposedException>(() => block.Memory.Pin());
     }
 
+    // Unchecked memory cannot fail by itself: the block is revoked with its source's cycle instead. A Pipelines arena
+    // kept past the reset then refuses its own Reset (which clears its blocks) rather than clearing bytes that another
+    // arena on the pool now holds.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void PipelinesArenaReset_AfterTheSourceWasReset_RefusesAndLeavesAnotherArenasBytesAlone(bool detect)
+    {
+        using var pool = new SlabPool(new SlabPoolOptions { SlabSize = 16 * 1024, MaxRetainedBytes = 16 * 1024 });
+        using var source = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        var arena = new global::Pipelines.Sockets.Unofficial.Arenas.Arena(
+            new PipelinesArenaOptions(PipelinesArenaOptions.Default.Flags | ArenaFlags.ClearAtReset, retentionPolicy: RetentionPolicy.Everything),
+            new SlabAllocatorFactory(source, true, 16 * 1024));
+        foreach (Span<int> span in arena.Allocate<int>(100).Spans)
+        {
+            span.Fill(7);
+        }
+
+        source.Reset();
+        using var other = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        Memory<byte> theirs = other.AllocateMemory(16 * 1024 - 64);
+        theirs.Span.Fill(0xAB);
+
+        Assert.Throws<ObjectDisposedException>(() => arena.Reset());
+        Assert.Throws<ObjectDisposedException>(() => arena.Allocate<int>(50).FirstSpan.Fill(9));
+        Assert.True(theirs.Span.IndexOfAnyExcept((byte)0xAB) < 0);
+    }
+
     [Fact]
     public void Dispose_Block_LaterReadsThrowObjectDisposed()
     {
