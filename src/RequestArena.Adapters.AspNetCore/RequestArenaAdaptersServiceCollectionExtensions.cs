@@ -22,7 +22,8 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
     /// at once when the endpoint fails. A pipeline re-executed after a failure (<c>UseExceptionHandler</c>) gets new
     /// ones, from DI as from the extensions: each resolution asks the request for its current adapter (the services are
     /// transient, the object is the request's). A request that uses none of them pays nothing. Resolving an adapter
-    /// where no request is running throws <see cref="InvalidOperationException"/>.
+    /// where no request is running, or from a provider other than the request's own services (the root provider, a
+    /// scope created for other work), throws <see cref="InvalidOperationException"/>.
     /// </remarks>
     /// <param name="services">The service collection.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
@@ -62,6 +63,14 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
         HttpContext context = services.GetRequiredService<IHttpContextAccessor>().HttpContext
             ?? throw new InvalidOperationException(
                 "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and were resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve them inside a request, or create them over an Arena for work outside requests.");
+
+        // Only the request's own services: the root provider or another scope would keep a transient disposable until
+        // it is disposed itself (past the request), or dispose the request's adapter while the request still uses it.
+        if (!ReferenceEquals(services, context.RequestServices))
+        {
+            throw new InvalidOperationException(
+                "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep them past the request or dispose them while the request still uses them. Inject them into the request's handler or services, or call HttpContext.GetBidiAllocator(), GetRpcScopeEnvironment() or GetNdisMemoryAllocator().");
+        }
 
         return RequestArenaAdapters.For(context);
     }

@@ -18,7 +18,8 @@ public static class RequestArenaPipelinesServiceCollectionExtensions
     /// Memory from it reads as zeros when handed out, counts against the request's quota, and goes back to the slab pool
     /// with the request's arena: after the response has been sent, or at once when the endpoint fails. A
     /// <c>Sequence&lt;T&gt;</c> kept past that throws <see cref="ObjectDisposedException"/>; it never shows another
-    /// request's data. Like every Pipelines arena it is not thread-safe. Resolving it where no request is running
+    /// request's data. Like every Pipelines arena it is not thread-safe. Resolving it where no request is running, or
+    /// from a provider other than the request's own services (the root provider, a scope created for other work),
     /// throws <see cref="InvalidOperationException"/>.
     /// </remarks>
     /// <param name="services">The service collection.</param>
@@ -30,10 +31,24 @@ public static class RequestArenaPipelinesServiceCollectionExtensions
         services.AddHttpContextAccessor();
         // Transient, not scoped: the request scope would keep the first pass's arena, released when that pass failed,
         // for a re-executed pass that the request serves with a new one.
-        services.TryAddTransient(static sp => RequestPipelinesArena.For(
-            sp.GetRequiredService<IHttpContextAccessor>().HttpContext
-            ?? throw new InvalidOperationException(
-                "The Pipelines arena belongs to the current request and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create a Pipelines arena over a SlabAllocatorFactory for work outside requests.")));
+        services.TryAddTransient(static sp => RequestPipelinesArena.For(RequestOf(sp)));
         return services;
+    }
+
+    private static HttpContext RequestOf(IServiceProvider services)
+    {
+        HttpContext context = services.GetRequiredService<IHttpContextAccessor>().HttpContext
+            ?? throw new InvalidOperationException(
+                "The Pipelines arena belongs to the current request and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create a Pipelines arena over a SlabAllocatorFactory for work outside requests.");
+
+        // Only the request's own services: the root provider or another scope would keep the arena (a transient
+        // disposable) past the request, or dispose it while the request still uses it.
+        if (!ReferenceEquals(services, context.RequestServices))
+        {
+            throw new InvalidOperationException(
+                "The Pipelines arena belongs to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep it past the request or dispose it while the request still uses it. Inject it into the request's handler or services, or call HttpContext.GetRequestPipelinesArena().");
+        }
+
+        return context;
     }
 }

@@ -64,6 +64,36 @@ public sealed class RequestArenaPipelinesServiceCollectionExtensionsTests
         Assert.Equal("new True, same True, zeroed True", await response.Content.ReadAsStringAsync());
     }
 
+    // The root provider would keep every request's Pipelines arena until shutdown; a scope of the handler's own would
+    // dispose the request's arena with it. Both are refused, and the request's arena lives on.
+    [Fact]
+    public async Task AddRequestArenaPipelines_ResolvedFromTheRootOrAChildScopeInARequest_ThrowsAndTheRequestsArenaLives()
+    {
+        IServiceProvider? root = null;
+        await using var host = await ArenaTestHost.StartAsync(
+            app =>
+            {
+                root = app.Services;
+                app.MapGet("/scopes", (HttpContext context, PipelinesArena arena) =>
+                {
+                    arena.Allocate<byte>(16);
+                    var fromRoot = Assert.Throws<InvalidOperationException>(() => root!.GetRequiredService<PipelinesArena>());
+                    using (IServiceScope child = context.RequestServices.CreateScope())
+                    {
+                        var fromChild = Assert.Throws<InvalidOperationException>(() => child.ServiceProvider.GetRequiredService<PipelinesArena>());
+                        Assert.Contains("HttpContext.RequestServices", fromChild.Message);
+                    }
+
+                    Assert.Contains("HttpContext.RequestServices", fromRoot.Message);
+                    Assert.Same(arena, context.GetRequestPipelinesArena());
+                    return arena.Allocate<byte>(16).Length;
+                });
+            },
+            services: s => s.AddRequestArenaPipelines());
+
+        Assert.Equal("16", await host.Client.GetStringAsync("/scopes"));
+    }
+
     [Fact]
     public async Task AddRequestArenaPipelines_ResolvedOutsideRequest_Throws()
     {

@@ -64,6 +64,46 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
         Assert.All(firstPass, adapter => Assert.True(adapter is BidiAllocator { IsDisposed: true } or RpcScopeEnvironment { IsReleased: true } or NdisMemoryAllocator { IsDisposed: true }));
     }
 
+    // The root provider would keep every request's adapter until shutdown; a scope of the handler's own would dispose
+    // the request's adapter with it. Both are refused, and the request's adapters live on.
+    [Fact]
+    public async Task AddRequestArenaAdapters_ResolvedFromTheRootOrAChildScopeInARequest_ThrowsAndTheRequestsAdaptersLive()
+    {
+        IServiceProvider? root = null;
+        await using var host = await AdapterTestHost.StartAsync(app =>
+        {
+            root = app.Services;
+            app.MapGet("/scopes", (HttpContext context, BidiAllocator bidi, NdisMemoryAllocator ndis) =>
+            {
+                string Try<T>(IServiceProvider services)
+                    where T : notnull
+                {
+                    try
+                    {
+                        services.GetRequiredService<T>();
+                        return "resolved";
+                    }
+                    catch (InvalidOperationException ex) when (ex.Message.Contains("HttpContext.RequestServices"))
+                    {
+                        return "refused";
+                    }
+                }
+
+                string fromRoot = Try<BidiAllocator>(root!);
+                string fromChild;
+                using (IServiceScope child = context.RequestServices.CreateScope())
+                {
+                    fromChild = Try<NdisMemoryAllocator>(child.ServiceProvider) + " " + Try<BidiAllocator>(child.ServiceProvider);
+                }
+
+                bool alive = !bidi.IsDisposed && !ndis.IsDisposed && !bidi.Allocate(16).IsEmpty;
+                return $"root {fromRoot}, child {fromChild}, alive {alive}";
+            });
+        });
+
+        Assert.Equal("root refused, child refused refused, alive True", await host.Client.GetStringAsync("/scopes"));
+    }
+
     [Fact]
     public async Task AddRequestArenaAdapters_EachRequestGetsItsOwnAdapters()
     {
