@@ -8,8 +8,8 @@ namespace RequestArena.AspNetCore;
 // skip metadata lookups on the fast path).
 //
 // One per request, never reused: code may keep the feature past its request (the interface is public), and a reused
-// object would hand such code the allocator of whichever request it serves next. A kept feature instead answers with
-// its own request's allocator, which refuses once released, or refuses itself once its request has left.
+// object would hand such code the allocator of whichever request it serves next. A kept feature instead refuses once
+// its request has left the middleware.
 //
 // Creating the allocator touches the request's context (features, OnCompleted), so it must never run once the request
 // has left the middleware: the server may already be reusing the context for the connection's next request. A call on
