@@ -59,6 +59,11 @@ public static class DemoApp
         builder.Services.AddSingleton<RpcDemoThreads>();
         AddTelemetry(builder, pushOverOtlp: !string.IsNullOrWhiteSpace(config["OTEL_EXPORTER_OTLP_ENDPOINT"]));
 
+        // A malformed or oversized body is the client's error: Kestrel says which (400, 413), and the problem response
+        // keeps that status instead of a 500.
+        builder.Services.AddExceptionHandler(o => o.StatusCodeSelector = static ex =>
+            ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError);
+
         WebApplication app = builder.Build();
 
         app.UseExceptionHandler();

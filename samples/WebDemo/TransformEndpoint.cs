@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.IO;
@@ -46,6 +47,13 @@ internal static class TransformEndpoint
         if (request.ContentLength > limit)
         {
             return TooLarge(limit);
+        }
+
+        // The demo's limit is the one that applies (up to 256 MiB), not the server's default cap of about 28.6 MiB; one
+        // byte more lets the reader below see that a body is over it and answer with its own 413.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limit + 1;
         }
 
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

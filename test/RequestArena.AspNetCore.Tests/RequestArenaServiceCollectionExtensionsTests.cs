@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -67,6 +68,34 @@ public sealed class RequestArenaServiceCollectionExtensionsTests
         var ex = Assert.Throws<InvalidOperationException>(() => scope.ServiceProvider.GetRequiredService<IModuleAllocator>());
 
         Assert.Contains("no request is running", ex.Message);
+    }
+
+    // In Production (no scope validation) the root provider would cache the first request's handle and hand it, dead,
+    // to every later caller; a scope of the handler's own would do the same for its life.
+    [Fact]
+    public async Task ModuleAllocator_ResolvedFromTheRootOrAChildScopeInARequest_ThrowsAndTheRequestsOwnWorks()
+    {
+        IServiceProvider? root = null;
+        await using var host = await ArenaTestHost.StartAsync(app =>
+        {
+            root = app.Services;
+            app.MapGet("/", (HttpContext context, IModuleAllocator arena) =>
+            {
+                var fromRoot = Assert.Throws<InvalidOperationException>(() => root!.GetRequiredService<IModuleAllocator>());
+                using (IServiceScope child = context.RequestServices.CreateScope())
+                {
+                    var fromChild = Assert.Throws<InvalidOperationException>(() => child.ServiceProvider.GetRequiredService<IModuleAllocator>());
+                    Assert.Contains("HttpContext.RequestServices", fromChild.Message);
+                }
+
+                Assert.Contains("HttpContext.RequestServices", fromRoot.Message);
+                Assert.Same(arena, context.RequestServices.GetRequiredService<IModuleAllocator>());
+                return arena.AllocateMemory(10).Length;
+            });
+        });
+
+        Assert.Equal("10", await host.Client.GetStringAsync("/"));
+        Assert.Equal("10", await host.Client.GetStringAsync("/"));
     }
 
     [Fact]

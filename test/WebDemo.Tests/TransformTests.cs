@@ -116,6 +116,48 @@ public sealed class TransformTests(DemoFactory factory) : IClassFixture<DemoFact
         return [.. upper, (byte)'\n', .. Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(upper)))];
     }
 
+    // Kestrel refuses a malformed chunked body while the endpoint reads it; the client's error stays a 4xx.
+    [Theory]
+    [InlineData("arena", "ZZ\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("pool", "5\r\nhelloXX\r\n0\r\n\r\n")]
+    public async Task Transform_MalformedChunkedBody_Returns400(string alloc, string chunks)
+    {
+        await using var demo = new KestrelDemo();
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, demo.BaseAddress.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /api/transform?alloc={alloc} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}"));
+
+        var received = new MemoryStream();
+        byte[] buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, timeout.Token)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        string response = Encoding.ASCII.GetString(received.ToArray());
+        Assert.StartsWith("HTTP/1.1 400 ", response);
+        Assert.Contains("application/problem+json", response);
+    }
+
+    // The demo's limit goes up to 256 MiB, past the server's default cap of 30,000,000 bytes.
+    [Fact]
+    public async Task Transform_BodyOverTheServersDefaultCapWithinTheDemoLimit_IsTransformed()
+    {
+        await using var demo = new KestrelDemo(new() { ["Demo:TransformMaxBodyBytes"] = (32 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        using HttpClient client = demo.CreateHttpClient();
+        byte[] body = new byte[30_000_100];
+        body.AsSpan().Fill((byte)'a');
+
+        using HttpResponseMessage response = await client.PostAsync("/api/transform?alloc=arena", new ByteArrayContent(body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        byte[] output = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(body.Length + 65, output.Length);
+        Assert.True(output.AsSpan(0, body.Length).IndexOfAnyExcept((byte)'A') < 0);
+    }
+
     private async Task<byte[]> PostAsync(string alloc, HttpContent content)
     {
         using (content)
