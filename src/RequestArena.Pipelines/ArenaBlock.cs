@@ -14,10 +14,10 @@ internal sealed class ArenaBlock<T> : MemoryManager<T>
 {
     private readonly Memory<byte> _bytes;
     private readonly int _length;
-    private readonly BlockRevocation? _revocation;   // ends with the source's cycle; null for a source that has none
+    private readonly CycleRevocation? _revocation;   // ends with the source's cycle; null for a source that has none
     private volatile bool _disposed;
 
-    public ArenaBlock(Memory<byte> bytes, int length, BlockRevocation? revocation)
+    public ArenaBlock(Memory<byte> bytes, int length, CycleRevocation? revocation)
     {
         _bytes = bytes;
         _length = length;

@@ -15,7 +15,7 @@ namespace RequestArena.Pipelines;
 // A failed pass releases the request's arena at once and a re-executed pipeline resumes the same handle with fresh
 // memory, so the holder is bound to one arena cycle of the handle, not only to the handle: it registers for cleanup and
 // is stale from the release on, and the next use builds a new Pipelines arena.
-internal sealed class RequestPipelinesArena : IDisposable
+internal sealed class RequestPipelinesArena
 {
     // Keep every block across Reset within the request: a block dropped by a retention policy is not memory given
     // back (the request's arena frees nothing piece by piece), so dropping and re-carving would only grow the request.
@@ -26,7 +26,7 @@ internal sealed class RequestPipelinesArena : IDisposable
         retentionPolicy: RetentionPolicy.Everything);
 
     private readonly IModuleAllocator _handle;
-    private volatile bool _released;
+    private readonly CycleRevocation _released = new();   // disposed by the release of the request's arena
 
     private RequestPipelinesArena(IModuleAllocator handle, PipelinesArena arena)
     {
@@ -36,9 +36,6 @@ internal sealed class RequestPipelinesArena : IDisposable
 
     public PipelinesArena Arena { get; }
 
-    // Run by the release of the request's arena (a cleanup): the arena's blocks die with it.
-    public void Dispose() => _released = true;
-
     public static PipelinesArena For(HttpContext context)
     {
         // Throws, with the middleware's own message, outside UseRequestArena or on an endpoint that disabled it.
@@ -46,7 +43,7 @@ internal sealed class RequestPipelinesArena : IDisposable
 
         // Features can outlive a request on a pooled connection, so the holder must belong to this request's handle.
         RequestPipelinesArena? holder = context.Features.Get<RequestPipelinesArena>();
-        if (holder is not null && ReferenceEquals(holder._handle, handle) && !holder._released)
+        if (holder is not null && ReferenceEquals(holder._handle, handle) && !holder._released.IsRevoked)
         {
             return holder.Arena;
         }
@@ -58,7 +55,7 @@ internal sealed class RequestPipelinesArena : IDisposable
         holder = new RequestPipelinesArena(handle, arena);
         if (handle is ICleanupRegistry registry)
         {
-            registry.RegisterForCleanup(holder);
+            registry.RegisterForCleanup(holder._released);
         }
 
         context.Features.Set(holder);

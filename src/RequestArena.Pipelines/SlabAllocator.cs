@@ -25,7 +25,7 @@ public sealed class SlabAllocator<T> : Allocator<T>
     // The current cycle's revocation, registered with a source that is an ICleanupRegistry: every block carved in the
     // cycle holds it and refuses once the cycle has ended, so a block over unchecked memory (DetectUseAfterRelease off,
     // which cannot fail by itself) never reads or clears bytes that serve someone else by then.
-    private BlockRevocation? _revocation;
+    private CycleRevocation? _revocation;
 
     /// <summary>
     /// Creates an allocator over <paramref name="source"/>. Blocks are cleared on hand-out unless
@@ -83,7 +83,8 @@ public sealed class SlabAllocator<T> : Allocator<T>
             throw new ArgumentOutOfRangeException(nameof(length), length, $"{length} elements of {size} bytes exceed the largest block ({int.MaxValue} bytes).");
         }
 
-        BlockRevocation? revocation = CurrentRevocation();
+        // Registered before the block is carved: a cycle that ends after this revokes the block.
+        CycleRevocation? revocation = CycleRevocation.ForCurrentCycle(_source, ref _revocation);
         Memory<byte> bytes = _source.AllocateMemory(length * size);
         if (_clear)
         {
@@ -91,24 +92,5 @@ public sealed class SlabAllocator<T> : Allocator<T>
         }
 
         return new ArenaBlock<T>(bytes, length, revocation);
-    }
-
-    // Registered before the block is carved: a cycle that ends after this revokes the block.
-    private BlockRevocation? CurrentRevocation()
-    {
-        if (_source is not ICleanupRegistry registry)
-        {
-            return null;
-        }
-
-        BlockRevocation? revocation = _revocation;
-        if (revocation is null || revocation.IsRevoked)
-        {
-            revocation = new BlockRevocation();
-            registry.RegisterForCleanup(revocation);
-            _revocation = revocation;
-        }
-
-        return revocation;
     }
 }

@@ -32,7 +32,7 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     private int _currentWritten;     // bytes written to the last block
     private int _nextBlockSize;
     private long _written;
-    private Revocation? _revocation;   // registered for this writer's blocks since the last Clear; null before the first
+    private CycleRevocation? _revocation;   // the cycle of this writer's blocks; null before the first
 
     /// <summary>Creates a writer over <paramref name="allocator"/>.</summary>
     /// <param name="allocator">Where blocks come from (an <see cref="Arena"/> or a request's allocator).</param>
@@ -134,7 +134,12 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     /// </summary>
     public void Clear()
     {
-        _revocation = null;
+        // A live revocation still covers the next blocks (same cycle); a revoked one must not refuse them.
+        if (_revocation is { IsRevoked: true })
+        {
+            _revocation = null;
+        }
+
         _first = _last = null;
         _current = default;
         _currentWritten = 0;
@@ -171,13 +176,8 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AddBlock(int wanted)
     {
-        // Registered before the first block is taken: a cycle that ends after this takes the writer with it.
-        if (_revocation is null && _allocator is ICleanupRegistry registry)
-        {
-            var revocation = new Revocation();
-            registry.RegisterForCleanup(revocation);
-            _revocation = revocation;
-        }
+        // Registered before the block is taken: a cycle that ends after this takes the writer with it.
+        CycleRevocation.ForCurrentCycle(_allocator, ref _revocation);
 
         int size = Math.Max(wanted, _nextBlockSize);
         // In 64 bits: a first block of 1 GiB or more would overflow when doubled.
@@ -210,16 +210,6 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNegativeHint(int sizeHint) =>
         throw new ArgumentOutOfRangeException(nameof(sizeHint), sizeHint, "The size hint must not be negative.");
-
-    // Disposed by the allocator at the end of the cycle the writer's blocks came from.
-    private sealed class Revocation : IDisposable
-    {
-        private volatile bool _revoked;
-
-        public bool IsRevoked => _revoked;
-
-        public void Dispose() => _revoked = true;
-    }
 
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
