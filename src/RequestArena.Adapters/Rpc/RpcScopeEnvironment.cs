@@ -514,41 +514,31 @@ public sealed unsafe class RpcScopeEnvironment : IDisposable
             return RpcStatus.InvalidArg;
         }
 
-        Span<byte> header;
-        if (MemoryMarshal.TryGetMemoryManager<byte, MemoryManager<byte>>(memory, out MemoryManager<byte>? manager, out int start, out _) && manager is not null)
+        // The bytes the memory views, from the identity found above: a memory manager's or an array's.
+        Span<byte> whole;
+        if (owner is byte[] array)
         {
-            Span<byte> whole;
+            whole = array;
+        }
+        else
+        {
             try
             {
-                whole = manager.GetSpan();
+                whole = ((MemoryManager<byte>)owner).GetSpan();
             }
             catch (ObjectDisposedException)
             {
                 // Memory of an arena that has been released: not a live block of anything.
                 return RpcStatus.InvalidArg;
             }
-
-            if (start < HeaderSize || start > whole.Length)
-            {
-                return RpcStatus.InvalidArg;
-            }
-
-            header = whole.Slice(start - HeaderSize, HeaderSize);
         }
-        else if (MemoryMarshal.TryGetArray<byte>(memory, out ArraySegment<byte> segment) && segment.Array is not null)
-        {
-            if (segment.Offset < HeaderSize)
-            {
-                return RpcStatus.InvalidArg;
-            }
 
-            header = segment.Array.AsSpan(segment.Offset - HeaderSize, HeaderSize);
-        }
-        else
+        if (index < HeaderSize || index > whole.Length)
         {
             return RpcStatus.InvalidArg;
         }
 
+        Span<byte> header = whole.Slice(index - HeaderSize, HeaderSize);
         ref byte first = ref MemoryMarshal.GetReference(header);
         ref int state = ref Unsafe.As<byte, int>(ref Unsafe.Add(ref first, 4));
         if (Unsafe.ReadUnaligned<int>(ref first) != _id || ((nint)Unsafe.AsPointer(ref state) & 3) != 0)
