@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using RequestArena.Adapters;
+using RequestArena.AspNetCore;
 using RequestArena.AspNetCore.Adapters;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -58,20 +59,9 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
         return services.AddRequestArenaAdapters();
     }
 
-    private static RequestArenaAdapters Adapters(IServiceProvider services)
-    {
-        HttpContext context = services.GetRequiredService<IHttpContextAccessor>().HttpContext
-            ?? throw new InvalidOperationException(
-                "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and were resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve them inside a request, or create them over an Arena for work outside requests.");
-
-        // Only the request's own services: the root provider or another scope would keep a transient disposable until
-        // it is disposed itself (past the request), or dispose the request's adapter while the request still uses it.
-        if (!ReferenceEquals(services, context.RequestServices))
-        {
-            throw new InvalidOperationException(
-                "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep them past the request or dispose them while the request still uses them. Inject them into the request's handler or services, or call HttpContext.GetBidiAllocator(), GetRpcScopeEnvironment() or GetNdisMemoryAllocator().");
-        }
-
-        return RequestArenaAdapters.For(context);
-    }
+    private static RequestArenaAdapters Adapters(IServiceProvider services) =>
+        RequestArenaAdapters.For(RequestScopedResolution.RequestOf(
+            services,
+            "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and were resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve them inside a request, or create them over an Arena for work outside requests.",
+            "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep them past the request or dispose them while the request still uses them. Inject them into the request's handler or services, or call HttpContext.GetBidiAllocator(), GetRpcScopeEnvironment() or GetNdisMemoryAllocator()."));
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using RequestArena.AspNetCore;
 using RequestArena.Pipelines;
 using PipelinesArena = Pipelines.Sockets.Unofficial.Arenas.Arena;
 
@@ -9,7 +10,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RequestArenaPipelinesServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="PipelinesArena">Pipelines.Sockets.Unofficial.Arenas.Arena</see> as a scoped service: inside
+    /// Registers <see cref="PipelinesArena">Pipelines.Sockets.Unofficial.Arenas.Arena</see> as a service that is, inside
     /// a request, the request's own arena (the one <c>HttpContext.GetRequestPipelinesArena()</c> returns), whose blocks
     /// come from the request's <c>IModuleAllocator</c> through <see cref="SlabAllocatorFactory"/>. Call
     /// <c>AddRequestArena()</c> and <c>UseRequestArena()</c> too.
@@ -35,20 +36,9 @@ public static class RequestArenaPipelinesServiceCollectionExtensions
         return services;
     }
 
-    private static HttpContext RequestOf(IServiceProvider services)
-    {
-        HttpContext context = services.GetRequiredService<IHttpContextAccessor>().HttpContext
-            ?? throw new InvalidOperationException(
-                "The Pipelines arena belongs to the current request and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create a Pipelines arena over a SlabAllocatorFactory for work outside requests.");
-
-        // Only the request's own services: the root provider or another scope would keep the arena (a transient
-        // disposable) past the request, or dispose it while the request still uses it.
-        if (!ReferenceEquals(services, context.RequestServices))
-        {
-            throw new InvalidOperationException(
-                "The Pipelines arena belongs to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep it past the request or dispose it while the request still uses it. Inject it into the request's handler or services, or call HttpContext.GetRequestPipelinesArena().");
-        }
-
-        return context;
-    }
+    private static HttpContext RequestOf(IServiceProvider services) =>
+        RequestScopedResolution.RequestOf(
+            services,
+            "The Pipelines arena belongs to the current request and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create a Pipelines arena over a SlabAllocatorFactory for work outside requests.",
+            "The Pipelines arena belongs to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep it past the request or dispose it while the request still uses it. Inject it into the request's handler or services, or call HttpContext.GetRequestPipelinesArena().");
 }

@@ -77,14 +77,7 @@ public sealed class RequestArenaPipelinesServiceCollectionExtensionsTests
                 app.MapGet("/scopes", (HttpContext context, PipelinesArena arena) =>
                 {
                     arena.Allocate<byte>(16);
-                    var fromRoot = Assert.Throws<InvalidOperationException>(() => root!.GetRequiredService<PipelinesArena>());
-                    using (IServiceScope child = context.RequestServices.CreateScope())
-                    {
-                        var fromChild = Assert.Throws<InvalidOperationException>(() => child.ServiceProvider.GetRequiredService<PipelinesArena>());
-                        Assert.Contains("HttpContext.RequestServices", fromChild.Message);
-                    }
-
-                    Assert.Contains("HttpContext.RequestServices", fromRoot.Message);
+                    ResolutionAssert.RefusedOutsideTheRequestsServices<PipelinesArena>(root!, context);
                     Assert.Same(arena, context.GetRequestPipelinesArena());
                     return arena.Allocate<byte>(16).Length;
                 });

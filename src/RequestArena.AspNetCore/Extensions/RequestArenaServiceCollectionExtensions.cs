@@ -52,20 +52,10 @@ public static class RequestArenaServiceCollectionExtensions
         return services.AddRequestArena();
     }
 
-    private static IModuleAllocator GetCurrentRequestAllocator(IServiceProvider services)
-    {
-        HttpContext context = services.GetRequiredService<IHttpContextAccessor>().HttpContext
-            ?? throw new InvalidOperationException(
-                "IModuleAllocator is the current request's arena and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create an Arena for work outside requests.");
-
-        // Only the request's own services: the root provider (or a scope of other work) would cache this request's handle
-        // and hand it to every later caller, as a dead handle, for as long as that provider lives.
-        if (!ReferenceEquals(services, context.RequestServices))
-        {
-            throw new InvalidOperationException(
-                "IModuleAllocator is the current request's arena and can be resolved only from the request's services (HttpContext.RequestServices), not from the root provider, a singleton or a scope of its own, which would keep this request's allocator for later callers. Inject it into the request's handler or scoped services, or call HttpContext.GetRequestArena().");
-        }
-
-        return context.GetRequestArena();
-    }
+    private static IModuleAllocator GetCurrentRequestAllocator(IServiceProvider services) =>
+        RequestScopedResolution.RequestOf(
+            services,
+            "IModuleAllocator is the current request's arena and was resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve it inside a request, or create an Arena for work outside requests.",
+            "IModuleAllocator is the current request's arena and can be resolved only from the request's services (HttpContext.RequestServices), not from the root provider, a singleton or a scope of its own, which would keep this request's allocator for later callers. Inject it into the request's handler or scoped services, or call HttpContext.GetRequestArena().")
+        .GetRequestArena();
 }
