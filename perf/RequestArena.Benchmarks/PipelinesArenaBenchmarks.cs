@@ -16,6 +16,9 @@ namespace RequestArena.Benchmarks;
 [MedianColumn]
 public class PipelinesArenaBenchmarks
 {
+    // One batch allocates at most 99 × 1023 ints (about 400 KB); a kept arena that reuses its blocks stays near that.
+    private const long KeptSourceBound = 2 * 1024 * 1024;
+
     private int[][] _batches = null!;
     private SlabPool _pool = null!;
     private Arena _source = null!;
@@ -32,20 +35,31 @@ public class PipelinesArenaBenchmarks
 
         _pool = new SlabPool(new SlabPoolOptions { TrimInterval = Timeout.InfiniteTimeSpan });
         _source = new Arena(_pool);
-        _peerDefault = new Arena<int>();
-        _slabBacked = new Arena<int>(allocator: new SlabAllocator<int>(_source));
+
+        // Both kept arenas retain every block across their resets. Under the peer's default retention a kept arena
+        // drops the blocks it did not use recently and asks for new ones; over a source that is never reset the
+        // dropped blocks stay charged to it, so the row would time the source's growth, not the allocator.
+        var keepEverything = new PipelinesArenaOptions(retentionPolicy: RetentionPolicy.Everything);
+        _peerDefault = new Arena<int>(keepEverything);
+        _slabBacked = new Arena<int>(keepEverything, new SlabAllocator<int>(_source));
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        // A kept arena that still drew new blocks from its source would make the kept row time the source's growth.
+        if (_source.AllocatedBytes > KeptSourceBound)
+        {
+            throw new InvalidOperationException($"The kept Pipelines arena drew {_source.AllocatedBytes} bytes from its source; it should reuse its blocks.");
+        }
+
         _peerDefault.Dispose();
         _slabBacked.Dispose();
         _source.Dispose();
         _pool.Dispose();
     }
 
-    [Benchmark(Baseline = true, Description = "Arena<int>, peer's default allocator")]
+    [Benchmark(Baseline = true, Description = "Arena<int>, peer's default allocator, blocks kept across resets")]
     public long PeerDefault() => Run(_peerDefault);
 
     [Benchmark(Description = "Arena<int> over SlabAllocator, blocks kept across resets")]
