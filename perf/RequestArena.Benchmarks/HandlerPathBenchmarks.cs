@@ -30,6 +30,7 @@ public class HandlerPathBenchmarks
     private const string InlineRecordsPath = "/records-inline";
     private const string InlineRawRecordsPath = "/records-inline-raw";
     private const string CursorRecordsPath = "/records-cursor";
+    private const string OneRecordPath = "/records-one";
     private static Arena s_rawArena = null!;
     private static IModuleAllocator s_rawAllocator = null!;
 
@@ -54,6 +55,7 @@ public class HandlerPathBenchmarks
     private InProcessRequests _minimalApiInline = null!;
     private InProcessRequests _minimalApiInlineRaw = null!;
     private InProcessRequests _minimalApiCursor = null!;
+    private InProcessRequests _minimalApiOne = null!;
     private InProcessRequests _jsonWriter = null!;
     private InProcessRequests _pipe = null!;
     private InProcessRequests _bidi = null!;
@@ -83,6 +85,10 @@ public class HandlerPathBenchmarks
         routed.UseEndpoints(endpoints =>
         {
             endpoints.MapGet(RecordsPath, static (IModuleAllocator allocator) => s_sink = AllocateAll(allocator));
+
+            // The same request with one allocation: its fixed cost (routing, binding, the allocator from the request's
+            // services, the arena rented and released), so the row above can be read per allocation.
+            endpoints.MapGet(OneRecordPath, static (IModuleAllocator allocator) => s_sink = allocator.AllocateMemory(Size).Length);
 
             // The same handler taking a cursor from its allocator for the loop.
             endpoints.MapGet(CursorRecordsPath, static (IModuleAllocator allocator) => s_sink = AllocationLoops.ThroughCursor((IArenaAllocator)allocator, Count, Size));
@@ -129,6 +135,7 @@ public class HandlerPathBenchmarks
         _minimalApiInline = new InProcessRequests(_services, routedApp, InlineRecordsPath, endpoint: null);
         _minimalApiInlineRaw = new InProcessRequests(_services, routedApp, InlineRawRecordsPath, endpoint: null);
         _minimalApiCursor = new InProcessRequests(_services, routedApp, CursorRecordsPath, endpoint: null);
+        _minimalApiOne = new InProcessRequests(_services, routedApp, OneRecordPath, endpoint: null);
 
         _getRequestArena = Request(static context =>
         {
@@ -198,6 +205,7 @@ public class HandlerPathBenchmarks
         Check("minimal API, loop inside the lambda", MinimalApiInlineLoop, allocated, _minimalApiInline);
         Check("minimal API, loop inside the lambda, raw arena", MinimalApiInlineLoopRawArena, allocated, _minimalApiInlineRaw);
         Check("one allocation", OneAllocation, Size, _oneAllocation);
+        Check("minimal API, one allocation", MinimalApiOneAllocation, Size, _minimalApiOne);
         Check("JSON over ArenaBufferWriter", JsonOverArenaBufferWriter, JsonLength, _jsonWriter);
         Check("JSON over ArrayBufferWriter", () => Sync(JsonOverArrayBufferWriter()), JsonLength);
         Check("pipe over ArenaMemoryPool", PipeOverArenaMemoryPool, allocated, _pipe);
@@ -267,6 +275,9 @@ public class HandlerPathBenchmarks
 
     [Benchmark(Description = "request: one allocation (the request's fixed cost)")]
     public Task OneAllocation() => _oneAllocation.RunAsync();
+
+    [Benchmark(Description = "request: minimal API, injected IModuleAllocator, one allocation (its fixed cost)")]
+    public Task MinimalApiOneAllocation() => _minimalApiOne.RunAsync();
 
     [Benchmark(Description = "request: Utf8JsonWriter over ArenaBufferWriter")]
     public Task JsonOverArenaBufferWriter() => _jsonWriter.RunAsync();
