@@ -33,6 +33,7 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
 
         services.AddHttpContextAccessor();
+        RequestScopedResolution.AddTo(services);
         services.AddOptions<NdisMemoryAllocatorOptions>();
         // Transient, not scoped: the request scope would keep the first pass's adapter, released when that pass failed,
         // for a re-executed pass that the request's holder serves with a new one.

@@ -30,6 +30,7 @@ public static class RequestArenaPipelinesServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
 
         services.AddHttpContextAccessor();
+        RequestScopedResolution.AddTo(services);
         // Transient, not scoped: the request scope would keep the first pass's arena, released when that pass failed,
         // for a re-executed pass that the request serves with a new one.
         services.TryAddTransient(static sp => RequestPipelinesArena.For(RequestOf(sp)));

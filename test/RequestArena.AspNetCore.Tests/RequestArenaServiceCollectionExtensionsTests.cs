@@ -91,6 +91,33 @@ public sealed class RequestArenaServiceCollectionExtensionsTests
         Assert.Equal("10", await host.Client.GetStringAsync("/"));
     }
 
+    // Autofac hands each factory a provider object of its own over the request's lifetime scope, never the object that is
+    // HttpContext.RequestServices: the request's own services are told by their scope, not by the provider object.
+    [Fact]
+    public async Task ModuleAllocator_UnderAutofac_IsTheRequestsOwnAndOtherScopesAreStillRefused()
+    {
+        IServiceProvider? root = null;
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena(),
+            app =>
+            {
+                root = app.Services;
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/", (HttpContext context, IModuleAllocator arena) =>
+                {
+                    ResolutionAssert.RefusedOutsideTheRequestsServices<IModuleAllocator>(root!, context);
+                    bool same = ReferenceEquals(arena, context.GetRequestArena())
+                        && ReferenceEquals(arena, context.RequestServices.GetRequiredService<IModuleAllocator>());
+                    return $"same {same}, {arena.AllocateMemory(10).Length}";
+                });
+            },
+            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+
+        Assert.Equal("same True, 10", await host.Client.GetStringAsync("/"));
+        Assert.Equal("same True, 10", await host.Client.GetStringAsync("/"));
+    }
+
     [Fact]
     public void AddRequestArena_NullArguments_Throw()
     {

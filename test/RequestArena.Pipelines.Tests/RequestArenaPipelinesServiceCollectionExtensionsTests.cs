@@ -87,6 +87,30 @@ public sealed class RequestArenaPipelinesServiceCollectionExtensionsTests
         Assert.Equal("16", await host.Client.GetStringAsync("/scopes"));
     }
 
+    // Autofac wraps the request's lifetime scope in provider objects of its own: the arena still resolves there.
+    [Fact]
+    public async Task AddRequestArenaPipelines_UnderAutofac_InjectsTheRequestsArenaAndStillRefusesOtherScopes()
+    {
+        IServiceProvider? root = null;
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena().AddRequestArenaPipelines(),
+            app =>
+            {
+                root = app.Services;
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/", (HttpContext context, PipelinesArena arena) =>
+                {
+                    ResolutionAssert.RefusedOutsideTheRequestsServices<PipelinesArena>(root!, context);
+                    Assert.Same(arena, context.GetRequestPipelinesArena());
+                    return arena.Allocate<byte>(16).Length;
+                });
+            },
+            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+
+        Assert.Equal("16", await host.Client.GetStringAsync("/"));
+    }
+
     [Fact]
     public async Task AddRequestArenaPipelines_ResolvedOutsideRequest_Throws()
     {

@@ -33,6 +33,7 @@ public static class RequestArenaServiceCollectionExtensions
         services.TryAddSingleton<RequestArenaMetrics>();
         services.TryAddSingleton<RequestArenaRuntime>();
         services.TryAddScoped(static sp => GetCurrentRequestAllocator(sp));
+        RequestScopedResolution.AddTo(services);
         return services;
     }
 

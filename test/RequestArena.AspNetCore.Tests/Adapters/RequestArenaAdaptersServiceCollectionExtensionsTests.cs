@@ -85,6 +85,32 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
         Assert.Equal("alive True", await host.Client.GetStringAsync("/scopes"));
     }
 
+    // Autofac wraps the request's lifetime scope in provider objects of its own: the adapters still resolve there.
+    [Fact]
+    public async Task AddRequestArenaAdapters_UnderAutofac_InjectsTheRequestsAdaptersAndStillRefusesOtherScopes()
+    {
+        IServiceProvider? root = null;
+        await using var host = await ArenaTestHost.StartCustomAsync(
+            services => services.AddRequestArena().AddRequestArenaAdapters(),
+            app =>
+            {
+                root = app.Services;
+                app.UseRouting();
+                app.UseRequestArena();
+                app.MapGet("/", (HttpContext context, BidiAllocator bidi, RpcScopeEnvironment rpc, NdisMemoryAllocator ndis) =>
+                {
+                    ResolutionAssert.RefusedOutsideTheRequestsServices<BidiAllocator>(root!, context);
+                    bool same = ReferenceEquals(bidi, context.GetBidiAllocator())
+                        && ReferenceEquals(rpc, context.GetRpcScopeEnvironment())
+                        && ReferenceEquals(ndis, context.GetNdisMemoryAllocator());
+                    return $"same {same}, {bidi.Allocate(16).Length}";
+                });
+            },
+            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+
+        Assert.Equal("same True, 16", await host.Client.GetStringAsync("/"));
+    }
+
     [Fact]
     public async Task AddRequestArenaAdapters_EachRequestGetsItsOwnAdapters()
     {

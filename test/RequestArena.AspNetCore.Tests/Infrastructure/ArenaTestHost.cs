@@ -67,10 +67,15 @@ internal sealed class ArenaTestHost : IAsyncDisposable
             kestrel);
     }
 
-    /// <summary>Full control over services and pipeline.</summary>
-    public static async Task<ArenaTestHost> StartCustomAsync(Action<IServiceCollection> services, Action<WebApplication> pipeline, bool kestrel = false)
+    /// <summary>Full control over services and pipeline; <paramref name="host"/> configures the builder itself.</summary>
+    public static async Task<ArenaTestHost> StartCustomAsync(
+        Action<IServiceCollection> services,
+        Action<WebApplication> pipeline,
+        bool kestrel = false,
+        Action<WebApplicationBuilder>? host = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        host?.Invoke(builder);
         if (kestrel)
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
