@@ -97,13 +97,11 @@ public sealed class RequestArenaServiceCollectionExtensionsTests
     public async Task ModuleAllocator_UnderAutofac_IsTheRequestsOwnAndOtherScopesAreStillRefused()
     {
         IServiceProvider? root = null;
-        await using var host = await ArenaTestHost.StartCustomAsync(
+        await using var host = await ArenaTestHost.StartUnderAutofacAsync(
             services => services.AddRequestArena(),
             app =>
             {
                 root = app.Services;
-                app.UseRouting();
-                app.UseRequestArena();
                 app.MapGet("/", (HttpContext context, IModuleAllocator arena) =>
                 {
                     ResolutionAssert.RefusedOutsideTheRequestsServices<IModuleAllocator>(root!, context);
@@ -111,8 +109,7 @@ public sealed class RequestArenaServiceCollectionExtensionsTests
                         && ReferenceEquals(arena, context.RequestServices.GetRequiredService<IModuleAllocator>());
                     return $"same {same}, {arena.AllocateMemory(10).Length}";
                 });
-            },
-            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+            });
 
         Assert.Equal("same True, 10", await host.Client.GetStringAsync("/"));
         Assert.Equal("same True, 10", await host.Client.GetStringAsync("/"));

@@ -92,21 +92,18 @@ public sealed class RequestArenaPipelinesServiceCollectionExtensionsTests
     public async Task AddRequestArenaPipelines_UnderAutofac_InjectsTheRequestsArenaAndStillRefusesOtherScopes()
     {
         IServiceProvider? root = null;
-        await using var host = await ArenaTestHost.StartCustomAsync(
+        await using var host = await ArenaTestHost.StartUnderAutofacAsync(
             services => services.AddRequestArena().AddRequestArenaPipelines(),
             app =>
             {
                 root = app.Services;
-                app.UseRouting();
-                app.UseRequestArena();
                 app.MapGet("/", (HttpContext context, PipelinesArena arena) =>
                 {
                     ResolutionAssert.RefusedOutsideTheRequestsServices<PipelinesArena>(root!, context);
                     Assert.Same(arena, context.GetRequestPipelinesArena());
                     return arena.Allocate<byte>(16).Length;
                 });
-            },
-            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+            });
 
         Assert.Equal("16", await host.Client.GetStringAsync("/"));
     }

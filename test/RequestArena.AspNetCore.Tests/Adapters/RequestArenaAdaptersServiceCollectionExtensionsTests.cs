@@ -90,13 +90,11 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
     public async Task AddRequestArenaAdapters_UnderAutofac_InjectsTheRequestsAdaptersAndStillRefusesOtherScopes()
     {
         IServiceProvider? root = null;
-        await using var host = await ArenaTestHost.StartCustomAsync(
+        await using var host = await ArenaTestHost.StartUnderAutofacAsync(
             services => services.AddRequestArena().AddRequestArenaAdapters(),
             app =>
             {
                 root = app.Services;
-                app.UseRouting();
-                app.UseRequestArena();
                 app.MapGet("/", (HttpContext context, BidiAllocator bidi, RpcScopeEnvironment rpc, NdisMemoryAllocator ndis) =>
                 {
                     ResolutionAssert.RefusedOutsideTheRequestsServices<BidiAllocator>(root!, context);
@@ -105,8 +103,7 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
                         && ReferenceEquals(ndis, context.GetNdisMemoryAllocator());
                     return $"same {same}, {bidi.Allocate(16).Length}";
                 });
-            },
-            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+            });
 
         Assert.Equal("same True, 16", await host.Client.GetStringAsync("/"));
     }

@@ -67,6 +67,21 @@ internal sealed class ArenaTestHost : IAsyncDisposable
             kestrel);
     }
 
+    /// <summary>
+    /// The usual pipeline (routing, UseRequestArena, then <paramref name="map"/>) under Autofac, a container whose
+    /// factories get provider objects of its own over the request's scope, never the one that is RequestServices.
+    /// </summary>
+    public static Task<ArenaTestHost> StartUnderAutofacAsync(Action<IServiceCollection> services, Action<WebApplication> map) =>
+        StartCustomAsync(
+            services,
+            app =>
+            {
+                app.UseRouting();
+                app.UseRequestArena();
+                map(app);
+            },
+            host: builder => builder.Host.UseServiceProviderFactory(new Autofac.Extensions.DependencyInjection.AutofacServiceProviderFactory()));
+
     /// <summary>Full control over services and pipeline; <paramref name="host"/> configures the builder itself.</summary>
     public static async Task<ArenaTestHost> StartCustomAsync(
         Action<IServiceCollection> services,
