@@ -74,6 +74,25 @@ public class ArenaBufferWriterTests
         Assert.Equal(10, writer.WrittenCount);
     }
 
+    // Over unchecked memory the sequence would show whatever another arena has written into the block since.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void WrittenSequence_AfterTheCycleEnded_ThrowsInsteadOfShowingAnotherArenasBytes(bool detect)
+    {
+        using SlabPool pool = TestPools.Create(slabSize: 4096, maxRetained: 4096);
+        using var arena = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        var writer = new ArenaBufferWriter(arena, initialBlockSize: 100);
+        writer.GetSpan(16)[..16].Fill(1);
+        writer.Advance(16);
+        arena.Reset();
+        using var other = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        other.AllocateMemory(4000).Span.Fill(0xCD);
+
+        Assert.Throws<ObjectDisposedException>(() => writer.WrittenSequence);
+        Assert.Equal(16, writer.WrittenCount);
+    }
+
     [Fact]
     public void Clear_AfterTheCycleEnded_WriterServesTheNextCycle()
     {

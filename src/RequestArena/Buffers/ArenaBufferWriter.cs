@@ -14,8 +14,9 @@ namespace RequestArena;
 /// <para>
 /// The writer registers with its allocator for cleanup when it takes its first block (an <see cref="Arena"/> or a
 /// request's allocator is an <see cref="ICleanupRegistry"/>), so the end of the arena cycle (<see cref="Arena.Reset"/>,
-/// the end of the request) revokes it: from then on it throws <see cref="ObjectDisposedException"/> until
-/// <see cref="Clear"/>, and never hands out room in a block whose memory may already serve someone else, with or
+/// the end of the request) revokes it: from then on every call that would reach its blocks throws
+/// <see cref="ObjectDisposedException"/> until <see cref="Clear"/> (only <see cref="WrittenCount"/>, a number, still
+/// answers), and it never hands out room in, nor shows, a block whose memory may already serve someone else, with or
 /// without <see cref="ArenaOptions.DetectUseAfterRelease"/>.
 /// </para>
 /// </remarks>
@@ -50,10 +51,13 @@ public sealed class ArenaBufferWriter : IBufferWriter<byte>
     public long WrittenCount => _written;
 
     /// <summary>The written bytes, in order, across every block taken.</summary>
+    /// <exception cref="ObjectDisposedException">The arena cycle the writer's blocks came from has ended.</exception>
     public ReadOnlySequence<byte> WrittenSequence
     {
         get
         {
+            // Over unchecked memory the sequence would not fail by itself once the blocks serve someone else.
+            ThrowIfRevoked();
             if (_first is null)
             {
                 return ReadOnlySequence<byte>.Empty;
