@@ -6,6 +6,44 @@ public sealed unsafe partial class Arena
 {
     private void Release(bool dispose)
     {
+        // A cleanup that resets or disposes its own arena runs inside the release that runs it, which covers that: the
+        // cleanups registered before it still run after it and may use the cycle's memory, so releasing here would take
+        // it from them. A dispose asked for there makes that release end as one.
+        int thread = Environment.CurrentManagedThreadId;
+        if (_releasingThread == thread)
+        {
+            _disposeAsked |= dispose;
+            return;
+        }
+
+        // A release on another thread waits for the one under way, whose cleanups may still use the memory.
+        lock (_releaseLock)
+        {
+            if (Volatile.Read(ref _disposed))
+            {
+                if (dispose)
+                {
+                    return;
+                }
+
+                ThrowHelper.ThrowArenaDisposed();
+            }
+
+            _releasingThread = thread;
+            try
+            {
+                ReleaseCore(dispose);
+            }
+            finally
+            {
+                _releasingThread = 0;
+                _disposeAsked = false;
+            }
+        }
+    }
+
+    private void ReleaseCore(bool dispose)
+    {
         // Cleanups first: they may still read or flush arena memory. A cleanup registered on another thread after they
         // ran and before the gate below would belong to neither this cycle's run nor, once the arena is disposed, any
         // later one: the gate sends the release back to run it, so every registration that was accepted is disposed.
@@ -23,7 +61,7 @@ public sealed unsafe partial class Arena
                 {
                     if (_cleanupCount == 0)
                     {
-                        ReleaseLocked(dispose);
+                        ReleaseLocked(dispose || _disposeAsked);
                         break;
                     }
                 }

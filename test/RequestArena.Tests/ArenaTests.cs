@@ -456,6 +456,84 @@ public class ArenaTests
         Assert.Equal(9, seen);
     }
 
+    // The cleanup registered first runs last: a reset asked for by a later one must not take its memory away first.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Reset_CleanupResetsOrDisposesItsOwnArena_EarlierCleanupsStillReadTheirMemory(bool disposeInCleanup)
+    {
+        using SlabPool pool = TestPools.Create();
+        var arena = new Arena(pool);
+        Memory<byte> memory = arena.AllocateMemory(16);
+        memory.Span.Fill(7);
+        byte seen = 0;
+        arena.RegisterForCleanup(new Callback(() => seen = memory.Span[15]));
+        arena.RegisterForCleanup(new Callback(() =>
+        {
+            if (disposeInCleanup)
+            {
+                arena.Dispose();
+            }
+            else
+            {
+                arena.Reset();
+            }
+        }));
+
+        arena.Reset();
+
+        Assert.Equal(7, seen);
+        Assert.Throws<ObjectDisposedException>(() => memory.Span[0]);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+        if (disposeInCleanup)
+        {
+            // The dispose asked for inside the reset is where that release ends.
+            Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(1));
+        }
+        else
+        {
+            Assert.Equal(1, arena.AllocateMemory(1).Length);
+            arena.Dispose();
+        }
+    }
+
+    // A release on another thread while cleanups run waits for them: they may still use the cycle's memory, and with the
+    // check off a slab handed back early would take their writes into another arena.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dispose_WhileAResetRunsItsCleanups_WaitsForThemBeforeTheMemoryGoesBack(bool detect)
+    {
+        using SlabPool pool = TestPools.Create();
+        var arena = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
+        Memory<byte> memory = arena.AllocateMemory(64);
+        using var inCleanup = new ManualResetEventSlim();
+        using var finish = new ManualResetEventSlim();
+        long slabsInUseDuringCleanup = -1;
+        Exception? cleanupFailure = null;
+        arena.RegisterForCleanup(new Callback(() =>
+        {
+            inCleanup.Set();
+            finish.Wait(TimeSpan.FromSeconds(10));
+            slabsInUseDuringCleanup = pool.GetStatistics().SlabsInUse;
+            cleanupFailure = Record.Exception(() => memory.Span.Fill(0xAB));
+        }));
+        var reset = Task.Run(arena.Reset);
+        Assert.True(inCleanup.Wait(TimeSpan.FromSeconds(10)));
+
+        var dispose = Task.Run(arena.Dispose);
+        bool disposeReturnedEarly = await Task.WhenAny(dispose, Task.Delay(200)) == dispose;
+        finish.Set();
+        await reset.WaitAsync(TimeSpan.FromSeconds(10));
+        await dispose.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.False(disposeReturnedEarly);
+        Assert.Null(cleanupFailure);
+        Assert.Equal(1, slabsInUseDuringCleanup);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+        Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(1));
+    }
+
     [Fact]
     public void Reset_ThrowingCleanups_RunAllReturnSlabsAndAggregate()
     {
