@@ -34,4 +34,9 @@ internal static partial class RequestArenaLog
         "The slab provider threw while freeing blocks of the request arena of endpoint '{Endpoint}'; every block was still offered to it and none stays with the arena.",
         EventName = "SlabProviderFreeFailed")]
     public static partial void SlabProviderFreeFailed(ILogger logger, string endpoint, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Error,
+        "The slab provider threw while the host freed the request arenas' idle blocks at shutdown; every block was still offered to it.",
+        EventName = "SlabPoolDisposeFailed")]
+    public static partial void SlabPoolDisposeFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace RequestArena.AspNetCore;
@@ -6,8 +7,11 @@ namespace RequestArena.AspNetCore;
 // RequestArenaOptions, its gauges describe request arenas only, and it is freed with the host.
 internal sealed class RequestArenaPools : IDisposable
 {
-    public RequestArenaPools(IOptions<RequestArenaOptions> options)
+    private readonly ILogger _logger;
+
+    public RequestArenaPools(IOptions<RequestArenaOptions> options, ILoggerFactory loggerFactory)
     {
+        _logger = loggerFactory.CreateLogger<RequestArenaMiddleware>();
         RequestArenaOptions value = options.Value;
         SlabPool = new SlabPool(new SlabPoolOptions
         {
@@ -29,5 +33,18 @@ internal sealed class RequestArenaPools : IDisposable
 
     public ArenaPool ArenaPool { get; }
 
-    public void Dispose() => SlabPool.Dispose();
+    // The pool offers every idle block to the provider even when it throws, and counts the failures. Letting the exception
+    // out would stop the container disposing the singletons created before this one (the server, the logger factory,
+    // the application's own), so it is logged, as a request's release does.
+    public void Dispose()
+    {
+        try
+        {
+            SlabPool.Dispose();
+        }
+        catch (Exception ex)
+        {
+            RequestArenaLog.SlabPoolDisposeFailed(_logger, ex);
+        }
+    }
 }
