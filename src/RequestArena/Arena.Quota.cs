@@ -2,11 +2,18 @@ namespace RequestArena;
 
 // The quota: bytes handed out and budget held by threads (read from one snapshot of each chunk), revoking budgets
 // when the quota is nearly used up, and the bound on memory held (slabs, blocks, padding, unused regions, adapters'
-// native blocks) of twice the quota.
+// native blocks) of twice the quota, or of the first block when that is larger.
 public sealed unsafe partial class Arena
 {
-    // How many more bytes the arena may hold: twice the quota, less what it holds; unlimited without a quota.
-    private long HeldRoomLocked() => _maxBytes > 0 && _maxBytes <= long.MaxValue / 2 ? 2 * _maxBytes - _held : long.MaxValue;
+    // How many more bytes the arena may hold: twice the quota, less what it holds; unlimited without a quota. An arena
+    // that holds nothing may take `firstBlock`, the exact block its first allocation needs, whatever the quota: the
+    // quota has already admitted that allocation, and under a quota smaller than the alignment twice the quota is less
+    // than one aligned allocation.
+    private long HeldRoomLocked(long firstBlock = 0)
+    {
+        long room = _maxBytes > 0 && _maxBytes <= long.MaxValue / 2 ? 2 * _maxBytes - _held : long.MaxValue;
+        return _held == 0 ? Math.Max(room, firstBlock) : room;
+    }
 
     // A refusal for the quota: the bytes handed out would pass it, or (forHeld) the memory the allocation needs would
     // take the arena past its bound on memory held (see HeldBytes). Throws, or returns false for TryAllocateMemory.

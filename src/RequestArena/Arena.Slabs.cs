@@ -10,7 +10,7 @@ public sealed unsafe partial class Arena
     private Slab? RentCarvedLocked(int aligned, int alignment, ref int extra)
     {
         int sizeClass = _currentSlab < 0 && _firstBlockClass > 0 ? _firstBlockClass : 0;
-        long room = HeldRoomLocked();
+        long room = HeldRoomLocked(firstBlock: aligned);
         if (((long)_slabSize << sizeClass) <= room)
         {
             return sizeClass > 0 ? _pool.RentBlock(sizeClass, _zero) : _pool.Rent(_zero);
@@ -36,7 +36,7 @@ public sealed unsafe partial class Arena
     {
         // A pooled size class may be up to twice the allocation: take exactly the allocation when the class would
         // hold more than the quota allows.
-        long room = HeldRoomLocked();
+        long room = HeldRoomLocked(firstBlock: aligned);
         Slab slab;
         if (_pool.OversizeLengthFor(aligned, alignment) <= room)
         {

@@ -197,7 +197,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// Bytes the arena holds now: its slabs and blocks (whether handed out or not, alignment padding and unused chunk
     /// tails included) plus memory adapters of this cycle hold outside them (native blocks). Under a quota of Q bytes
     /// this never exceeds 2 × Q: a slab or block that would pass that bound is refused before it is taken (or a smaller,
-    /// unpooled block of exactly what fits is taken instead).
+    /// unpooled block of exactly what fits is taken instead). The one exception is an arena's first block when a single
+    /// aligned allocation is larger than 2 × Q (a quota below the alignment): that block, exactly the allocation's size,
+    /// is taken, and nothing more until the next reset.
     /// </summary>
     public long HeldBytes
     {

@@ -25,6 +25,44 @@ public class ArenaQuotaHeldTests
         AssertHeldWithinBound(arena, pool, Quota);
     }
 
+    // Twice a quota smaller than the alignment (or than what its padding needs) is less than one aligned allocation: the
+    // first one, within the quota, is served all the same, with one block of exactly what it takes.
+    [Theory]
+    [InlineData(1, 8)]
+    [InlineData(7, 8)]
+    [InlineData(1, 64)]
+    [InlineData(100, 4096)]
+    [InlineData(1000, 4096)]
+    public void FirstAllocation_QuotaBelowItsAlignedSize_IsServedWithOneExactBlock(long quota, int alignment)
+    {
+        using var pool = TestPools.Create(slabSize: 4096);
+        using var arena = new Arena(pool, new ArenaOptions { MaxBytes = quota, Alignment = alignment });
+
+        Memory<byte> first = arena.AllocateMemory(1);
+
+        Assert.Equal(1, first.Length);
+        Assert.Equal(0, first.Span[0]);
+        using (System.Buffers.MemoryHandle pin = first.Pin())
+        {
+            unsafe
+            {
+                Assert.Equal(0, (long)pin.Pointer % alignment);
+            }
+        }
+
+        Assert.InRange(arena.HeldBytes, 1, Math.Max(2 * quota, alignment));
+        var refused = Assert.Throws<ArenaLimitExceededException>(() =>
+        {
+            for (int i = 0; i <= quota; i++)
+            {
+                arena.AllocateMemory(1);
+            }
+        });
+        Assert.Equal(quota, refused.Limit);
+        Assert.InRange(arena.HeldBytes, 1, Math.Max(2 * quota, alignment));
+        Assert.InRange(arena.AllocatedBytes, 1, quota);
+    }
+
     [Fact]
     public void ManyThreadsAllocatingALittle_AllSucceedAndHoldAtMostTwiceTheQuota()
     {
