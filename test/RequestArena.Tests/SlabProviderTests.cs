@@ -56,6 +56,55 @@ public class NativeMemorySlabProviderTests
         Assert.Equal(SlabProviderStatus.InvalidParameter, provider.Allocate(10, 6, out _));
         Assert.Equal(0, provider.OutstandingBytes);
     }
+
+    // A second free() of the same address aborts the process (glibc) or frees memory handed out again since.
+    [Fact]
+    public void Free_Twice_ThrowsAndKeepsOutstandingBytes()
+    {
+        var provider = new NativeMemorySlabProvider();
+        provider.Allocate(64, 8, out SlabBlock block);
+        provider.Free(block);
+
+        var ex = Assert.Throws<ArgumentException>(() => provider.Free(block));
+
+        Assert.Equal("block", ex.ParamName);
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
+    [Fact]
+    public void Free_BlockOfAnotherProvider_ThrowsAndLeavesItAllocated()
+    {
+        var provider = new NativeMemorySlabProvider();
+        var other = new NativeMemorySlabProvider();
+        provider.Allocate(64, 8, out SlabBlock mine);
+        other.Allocate(128, 8, out SlabBlock theirs);
+        PinnedArraySlabProvider.Instance.Allocate(64, 8, out SlabBlock managed);
+
+        Assert.Throws<ArgumentException>(() => provider.Free(theirs));
+        Assert.Throws<ArgumentException>(() => provider.Free(managed));
+        Assert.Throws<ArgumentException>(() => provider.Free(new SlabBlock(mine.Address, mine.Length)));
+
+        Assert.Equal(64, provider.OutstandingBytes);
+        Assert.Equal(128, other.OutstandingBytes);
+        other.Free(theirs);
+        provider.Free(mine);
+        Assert.Equal(0, other.OutstandingBytes);
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
+
+    [Fact]
+    public void Free_BlockWithItsHandleButAnotherAddressOrLength_Throws()
+    {
+        var provider = new NativeMemorySlabProvider();
+        provider.Allocate(4096, 64, out SlabBlock block);
+
+        Assert.Throws<ArgumentException>(() => provider.Free(new SlabBlock(block.Address + 64, 64, block.Handle)));
+        Assert.Throws<ArgumentException>(() => provider.Free(new SlabBlock(block.Address, 8192, block.Handle)));
+
+        Assert.Equal(4096, provider.OutstandingBytes);
+        provider.Free(block);
+        Assert.Equal(0, provider.OutstandingBytes);
+    }
 }
 
 public class SlabBlockTests

@@ -44,11 +44,15 @@ public sealed class NativeMemorySlabProvider : ISlabProvider
         }
 
         Interlocked.Add(ref _outstandingBytes, length);
-        block = new SlabBlock((nint)pointer, length);
+        block = new SlabBlock((nint)pointer, length, new NativeBlock(this, (nint)pointer, length));
         return SlabProviderStatus.Success;
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">
+    /// The block was not allocated by this provider, does not describe the block it allocated, or has been freed
+    /// already. Nothing is freed.
+    /// </exception>
     public unsafe void Free(in SlabBlock block)
     {
         if (block.IsEmpty)
@@ -56,7 +60,33 @@ public sealed class NativeMemorySlabProvider : ISlabProvider
             return;
         }
 
-        NativeMemory.AlignedFree((void*)block.Address);
-        Interlocked.Add(ref _outstandingBytes, -block.Length);
+        // An address alone cannot tell a live block from a freed one or from another provider's, and free() of either
+        // aborts the process or releases memory someone else holds: only this provider's own token frees, once.
+        if (block.Handle is not NativeBlock native || native.Provider != this || native.Address != block.Address || native.Length != block.Length)
+        {
+            throw new ArgumentException("The block was not allocated by this provider.", nameof(block));
+        }
+
+        if (!native.TryMarkFreed())
+        {
+            throw new ArgumentException("The block has been freed already.", nameof(block));
+        }
+
+        NativeMemory.AlignedFree((void*)native.Address);
+        Interlocked.Add(ref _outstandingBytes, -native.Length);
+    }
+
+    // The identity of one allocated block, which SlabBlock carries back to Free.
+    private sealed class NativeBlock(NativeMemorySlabProvider provider, nint address, int length)
+    {
+        private int _freed;
+
+        public NativeMemorySlabProvider Provider { get; } = provider;
+
+        public nint Address { get; } = address;
+
+        public int Length { get; } = length;
+
+        public bool TryMarkFreed() => Interlocked.Exchange(ref _freed, 1) == 0;
     }
 }
