@@ -189,6 +189,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
                 byte* start = block!.Pointer;
                 long offset = (long)((((nuint)start + (nuint)(alignment - 1)) & ~(nuint)(alignment - 1)) - (nuint)start);
                 handle = new SharedMemoryHandle(block.Name, (nint)(start + offset), length, offset, block);
+                block.Handle = handle;
                 Interlocked.Increment(ref _blocksInUse);
                 return SlabProviderStatus.Success;
             }
@@ -204,17 +205,33 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Only the handle <see cref="AllocateSharedMemory"/> returned frees its block, once; any other handle (one built
+    /// from the same <see cref="SharedMemoryHandle.ProviderState"/> included) and a second free answer
+    /// <see cref="SlabProviderStatus.InvalidParameter"/>. A backing file the directory refuses to remove once the
+    /// block is unmapped is left for a later provider's sweep; the block is freed all the same.
+    /// </remarks>
     public SlabProviderStatus FreeSharedMemory(object? providerContext, SharedMemoryHandle handle)
     {
-        if (handle?.ProviderState is not MappedBlock block || block.Provider != this || !handle.TryMarkFreed())
+        // The freed state that decides is the block's own: the handle's is public, so its holder can set it.
+        if (handle?.ProviderState is not MappedBlock block || block.Provider != this || block.Handle != handle || !block.TryMarkFreed())
         {
             return SlabProviderStatus.InvalidParameter;
         }
 
-        block.Dispose();
-        Interlocked.Add(ref _bytesInUse, -handle.Length);
-        Interlocked.Add(ref _mappedBytes, -block.Length);
-        Interlocked.Decrement(ref _blocksInUse);
+        handle.TryMarkFreed();
+        try
+        {
+            block.Dispose();
+        }
+        finally
+        {
+            // Past this point the block can never be freed again: its budget must come back whatever Dispose did.
+            Interlocked.Add(ref _bytesInUse, -handle.Length);
+            Interlocked.Add(ref _mappedBytes, -block.Length);
+            Interlocked.Decrement(ref _blocksInUse);
+        }
+
         return SlabProviderStatus.Success;
     }
 
@@ -391,6 +408,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         private readonly MemoryMappedFile _file;
         private readonly MemoryMappedViewAccessor _view;
         private readonly string? _path;
+        private int _freed;
 
         private MappedBlock(MemoryMappedSharedMemoryProvider provider, string name, string? path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* pointer, long length)
         {
@@ -411,6 +429,11 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
 
         // The mapping's length, alignment padding included.
         public long Length { get; }
+
+        // The one handle that may free the block.
+        public SharedMemoryHandle? Handle { get; set; }
+
+        public bool TryMarkFreed() => Interlocked.Exchange(ref _freed, 1) == 0;
 
         public static MappedBlock Create(MemoryMappedSharedMemoryProvider provider, string name, string? path, MemoryMappedFile file, long length)
         {
@@ -446,9 +469,10 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
                 {
                     File.Delete(_path);
                 }
-                catch (IOException)
+                catch (Exception)
                 {
-                    // The mapping is gone from this process either way; a file someone removed or locked is theirs.
+                    // The mapping is gone from this process either way. A file someone removed is theirs; one the
+                    // directory refuses to let go (EPERM, EACCES, a read-only mount) is left for a later sweep.
                 }
             }
         }

@@ -57,7 +57,7 @@ public sealed unsafe class SharedMemoryHandle
     /// <summary>The provider's own state for the block.</summary>
     public object? ProviderState { get; }
 
-    /// <summary>True once the block has been freed.</summary>
+    /// <summary>True once the block has been freed (or <see cref="TryMarkFreed"/> called).</summary>
     public bool IsFreed => Volatile.Read(ref _freed) != 0;
 
     /// <summary>The block's bytes. Valid until the block is freed; do not keep the span past that.</summary>
@@ -74,7 +74,9 @@ public sealed unsafe class SharedMemoryHandle
     }
 
     /// <summary>
-    /// Marks the block freed, once: for providers, so that of two frees of the same block only the first proceeds.
+    /// Marks the block freed, once, so that <see cref="GetSpan"/> refuses it from then on. A provider may also use it
+    /// to let only the first of two frees proceed, but anyone holding the handle can call it:
+    /// <see cref="MemoryMappedSharedMemoryProvider"/> keeps its own freed state and does not rely on this one.
     /// </summary>
     /// <returns>True for the first call, false for every later one.</returns>
     public bool TryMarkFreed() => Interlocked.Exchange(ref _freed, 1) == 0;

@@ -71,6 +71,10 @@ public sealed class SharedMemorySlabProvider : ISlabProvider
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">
+    /// The shared memory provider answered anything but <see cref="SlabProviderStatus.Success"/>; the block stays in
+    /// <see cref="GetBlocks"/>, as it is still allocated. An exception of the provider's own passes through the same way.
+    /// </exception>
     public void Free(in SlabBlock block)
     {
         if (block.Handle is not SharedMemoryHandle handle)
@@ -78,6 +82,7 @@ public sealed class SharedMemorySlabProvider : ISlabProvider
             return;
         }
 
+        // Taken off the list first, so that of two frees of the same block only one reaches the provider.
         lock (_lock)
         {
             if (!_blocks.Remove(handle))
@@ -86,7 +91,26 @@ public sealed class SharedMemorySlabProvider : ISlabProvider
             }
         }
 
-        _provider.FreeSharedMemory(_providerContext, handle);
+        SlabProviderStatus status = SlabProviderStatus.Failure;
+        try
+        {
+            status = _provider.FreeSharedMemory(_providerContext, handle);
+        }
+        finally
+        {
+            if (status != SlabProviderStatus.Success)
+            {
+                lock (_lock)
+                {
+                    _blocks.Add(handle);
+                }
+            }
+        }
+
+        if (status != SlabProviderStatus.Success)
+        {
+            throw new InvalidOperationException($"The shared memory provider did not free the block '{handle.Name}' (status {status}); it is still allocated.");
+        }
     }
 
     /// <summary>

@@ -171,6 +171,62 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
         Assert.False(handle.IsFreed);
     }
 
+    // The handle's public state is not the provider's: a second handle over the same ProviderState is not the block's.
+    [Fact]
+    public void FreeSharedMemory_CopyOfTheHandle_ReturnsInvalidParameterAndLeavesTheBlockMapped()
+    {
+        _provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle);
+        var copy = new SharedMemoryHandle(handle!.Name, handle.Address, handle.Length, handle.Offset, handle.ProviderState);
+
+        Assert.Equal(SlabProviderStatus.InvalidParameter, _provider.FreeSharedMemory(null, copy));
+
+        Assert.Equal(1, _provider.BlocksInUse);
+        handle.GetSpan()[0] = 7;
+        Assert.Equal(SlabProviderStatus.Success, _provider.FreeSharedMemory(null, handle));
+        Assert.Equal(SlabProviderStatus.InvalidParameter, _provider.FreeSharedMemory(null, handle));
+        Assert.Equal(SlabProviderStatus.InvalidParameter, _provider.FreeSharedMemory(null, copy));
+        Assert.Equal(0, _provider.BlocksInUse);
+        Assert.Equal(0, _provider.BytesInUse);
+    }
+
+    [Fact]
+    public void FreeSharedMemory_HandleMarkedFreedByItsHolder_IsStillFreed()
+    {
+        _provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle);
+        Assert.True(handle!.TryMarkFreed());
+
+        Assert.Equal(SlabProviderStatus.Success, _provider.FreeSharedMemory(null, handle));
+
+        Assert.Equal(0, _provider.BlocksInUse);
+        Assert.Equal(0, _provider.BytesInUse);
+        Assert.Equal(SlabProviderStatus.InvalidParameter, _provider.FreeSharedMemory(null, handle));
+    }
+
+    // The mapping is gone once the file cannot be removed as much as when it can: the budget must come back.
+    [TmpfsFact]
+    public void FreeSharedMemory_UnlinkRefused_KeepsTheBudgetAndReturnsSuccess()
+    {
+        using SmallTmpfs tmpfs = SmallTmpfs.Mount("256k");
+        var provider = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = tmpfs.Path, MaxBytes = 64 * 1024 });
+        Assert.Equal(SlabProviderStatus.Success, provider.AllocateSharedMemory(null, new SharedMemoryParameters(64 * 1024), out SharedMemoryHandle? handle));
+
+        SlabProviderStatus status;
+        using (tmpfs.RefuseChanges())
+        {
+            status = provider.FreeSharedMemory(null, handle!);
+        }
+
+        Assert.Equal(SlabProviderStatus.Success, status);
+        Assert.True(handle!.IsFreed);
+        Assert.Equal(0, provider.BlocksInUse);
+        Assert.Equal(0, provider.BytesInUse);
+        Assert.True(File.Exists(Path.Combine(tmpfs.Path, handle.Name)), "the file the directory refused to remove is left behind");
+        Assert.Equal(SlabProviderStatus.InvalidParameter, provider.FreeSharedMemory(null, handle));
+        File.Delete(Path.Combine(tmpfs.Path, handle.Name));
+        Assert.Equal(SlabProviderStatus.Success, provider.AllocateSharedMemory(null, new SharedMemoryParameters(64 * 1024), out SharedMemoryHandle? again));
+        Assert.Equal(SlabProviderStatus.Success, provider.FreeSharedMemory(null, again!));
+    }
+
     [Fact]
     public void BackingFile_IsReadableByItsOwnerOnly()
     {

@@ -93,6 +93,65 @@ public sealed class SharedMemorySlabProviderTests
     }
 
     [Fact]
+    public void Free_ProviderRefuses_ThrowsWithTheStatusAndKeepsTheBlockListed()
+    {
+        var provider = new RefusingProvider { FreeStatus = SlabProviderStatus.Failure };
+        var slabs = new SharedMemorySlabProvider(provider);
+        Assert.Equal(SlabProviderStatus.Success, slabs.Allocate(4096, 4096, out SlabBlock block));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => slabs.Free(block));
+
+        Assert.Contains(nameof(SlabProviderStatus.Failure), ex.Message);
+        Assert.Same(block.Handle, Assert.Single(slabs.GetBlocks()));
+        provider.FreeStatus = SlabProviderStatus.Success;
+        slabs.Free(block);
+        Assert.Empty(slabs.GetBlocks());
+        Assert.Equal(2, provider.Frees);
+    }
+
+    [Fact]
+    public void Free_ProviderThrows_KeepsTheBlockListed()
+    {
+        var provider = new RefusingProvider { FreeThrows = true };
+        var slabs = new SharedMemorySlabProvider(provider);
+        Assert.Equal(SlabProviderStatus.Success, slabs.Allocate(4096, 4096, out SlabBlock block));
+
+        Assert.Throws<IOException>(() => slabs.Free(block));
+
+        Assert.Single(slabs.GetBlocks());
+        provider.FreeThrows = false;
+        slabs.Free(block);
+        Assert.Empty(slabs.GetBlocks());
+    }
+
+    // A directory that refuses the unlink (chattr +i: EPERM) when the pool drops a slab: the arena's reset must not
+    // fail, and the provider's budget must come back so the next slab is served.
+    [TmpfsFact]
+    public void Reset_UnlinkRefusedWhenTheSlabIsDropped_BudgetComesBackAndTheNextSlabIsServed()
+    {
+        using SmallTmpfs tmpfs = SmallTmpfs.Mount("512k");
+        var shared = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = tmpfs.Path, MaxBytes = 64 * 1024 });
+        var slabs = new SharedMemorySlabProvider(shared);
+        using var pool = new SlabPool(new SlabPoolOptions { Provider = slabs, SlabSize = 64 * 1024, MaxRetainedBytes = 0, TrimInterval = Timeout.InfiniteTimeSpan });
+        using var arena = new Arena(pool);
+
+        for (int round = 0; round < 3; round++)
+        {
+            arena.AllocateMemory(100).Span.Fill(1);
+            using (tmpfs.RefuseChanges())
+            {
+                arena.Reset();
+            }
+
+            Assert.Equal(0, shared.BlocksInUse);
+            Assert.Equal(0, shared.BytesInUse);
+            Assert.Empty(slabs.GetBlocks());
+        }
+
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
+    [Fact]
     public void TryLocate_MemoryElsewhere_ReturnsFalse()
     {
         var slabs = new SharedMemorySlabProvider(new MemoryMappedSharedMemoryProvider());
@@ -168,6 +227,39 @@ public sealed class SharedMemorySlabProviderTests
         {
             File.Delete(link);
             shared.FreeSharedMemory(null, real);
+        }
+    }
+
+    // Hands out real native blocks and answers frees with the status it is told to (or throws).
+    private sealed unsafe class RefusingProvider : ISharedMemoryProvider
+    {
+        public SlabProviderStatus FreeStatus { get; set; } = SlabProviderStatus.Success;
+
+        public bool FreeThrows { get; set; }
+
+        public int Frees { get; private set; }
+
+        public SlabProviderStatus AllocateSharedMemory(object? providerContext, SharedMemoryParameters parameters, out SharedMemoryHandle? handle)
+        {
+            void* memory = System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)parameters.Length, (nuint)parameters.Alignment);
+            handle = new SharedMemoryHandle("refusing", (nint)memory, parameters.Length);
+            return SlabProviderStatus.Success;
+        }
+
+        public SlabProviderStatus FreeSharedMemory(object? providerContext, SharedMemoryHandle handle)
+        {
+            Frees++;
+            if (FreeThrows)
+            {
+                throw new IOException("the provider failed");
+            }
+
+            if (FreeStatus == SlabProviderStatus.Success)
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree((void*)handle.Address);
+            }
+
+            return FreeStatus;
         }
     }
 

@@ -28,6 +28,14 @@ internal sealed class SmallTmpfs : IDisposable
         return new SmallTmpfs(path);
     }
 
+    // Makes the directory immutable (chattr +i) until the result is disposed: creating, renaming and removing its
+    // entries then fail with EPERM, which .NET reports as UnauthorizedAccessException.
+    public IDisposable RefuseChanges()
+    {
+        ChangeAttribute("+i");
+        return new Restore(() => ChangeAttribute("-i"));
+    }
+
     public void Dispose()
     {
         var (exitCode, error) = Run("umount", Path);
@@ -37,6 +45,15 @@ internal sealed class SmallTmpfs : IDisposable
         }
 
         Directory.Delete(Path);
+    }
+
+    private void ChangeAttribute(string attribute)
+    {
+        var (exitCode, error) = Run("chattr", attribute, Path);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"chattr {attribute} {Path} failed with {exitCode}: {error}");
+        }
     }
 
     private static string? ProbeMount()
@@ -70,5 +87,10 @@ internal sealed class SmallTmpfs : IDisposable
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         return (process.ExitCode, error.Trim());
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
     }
 }
