@@ -305,14 +305,30 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
 
     private bool ReserveBudget(long mappedLength)
     {
-        long after = Interlocked.Add(ref _mappedBytes, mappedLength);
-        if (_maxBytes > 0 && after > _maxBytes)
+        if (_maxBytes == 0)
         {
-            Interlocked.Add(ref _mappedBytes, -mappedLength);
-            return false;
+            Interlocked.Add(ref _mappedBytes, mappedLength);
+            return true;
         }
 
-        return true;
+        // Never past MaxBytes, not even for an instant: adding first and backing out would refuse, meanwhile, other
+        // requests that fit.
+        long current = Volatile.Read(ref _mappedBytes);
+        while (true)
+        {
+            if (mappedLength > _maxBytes - current)
+            {
+                return false;
+            }
+
+            long seen = Interlocked.CompareExchange(ref _mappedBytes, current + mappedLength, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
     }
 
     private SlabProviderStatus Map(long mappedLength, out MappedBlock? block)

@@ -90,6 +90,54 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
         Assert.Equal(0, provider.BytesInUse);
     }
 
+    // A request that can never fit must not hold, even for an instant, budget that another request fits in.
+    [Fact]
+    public void AllocateSharedMemory_ConcurrentRequestOverMaxBytes_NeverRefusesOneThatFits()
+    {
+        var provider = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { NamePrefix = "ra-test", MaxBytes = 64 * 1024 });
+        using var stop = new CancellationTokenSource();
+        long oversizeRefusals = 0;
+        var oversize = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                if (provider.AllocateSharedMemory(null, new SharedMemoryParameters(128 * 1024), out _) == SlabProviderStatus.Resources)
+                {
+                    oversizeRefusals++;
+                }
+            }
+        });
+        oversize.Start();
+
+        int served = 0, refused = 0;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            while (served + refused < 2000 && clock.Elapsed < TimeSpan.FromSeconds(1))
+            {
+                if (provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle) == SlabProviderStatus.Success)
+                {
+                    served++;
+                    Assert.Equal(SlabProviderStatus.Success, provider.FreeSharedMemory(null, handle!));
+                }
+                else
+                {
+                    refused++;
+                }
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            oversize.Join();
+        }
+
+        Assert.True(oversizeRefusals > 0, "the oversize requests never ran alongside");
+        Assert.Equal(0, refused);
+        Assert.True(served > 0);
+        Assert.Equal(0, provider.BytesInUse);
+    }
+
     [Fact]
     public void AllocateSharedMemory_AlignmentPaddingOverMaxBytes_ReturnsResourcesAndCountsThePaddingBack()
     {
