@@ -30,6 +30,11 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     private const int MaxAlignment = 1 << 20;
     private const int NameAttempts = 4;
 
+    // A file name holds 255 bytes; a block's name adds to the prefix at most "-", a pid (10 digits), "-", a counter
+    // (19 digits), "-" and 8 hex digits.
+    private const int MaxNameSuffixLength = 40;
+    private const int MaxNamePrefixLength = 255 - MaxNameSuffixLength;
+
     private static long s_lastBlock;
 
     private readonly string? _directory;
@@ -43,8 +48,9 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     /// <summary>Creates a provider.</summary>
     /// <param name="options">The options; null takes the defaults.</param>
     /// <exception cref="ArgumentException">
-    /// The name prefix holds characters other than letters, digits, '-' and '_'; no directory is set and the system
-    /// has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
+    /// The name prefix holds characters other than letters, digits, '-' and '_', or is longer than 215 characters (a
+    /// block's name would not fit a file name); the directory is empty, blank or holds a NUL character; no directory is
+    /// set and the system has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
     /// <see cref="MemoryMappedSharedMemoryProviderOptions.AllowNonMemoryFileSystem"/> is not set.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="MemoryMappedSharedMemoryProviderOptions.MaxBytes"/> is negative.</exception>
@@ -54,6 +60,13 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         if (string.IsNullOrEmpty(options.NamePrefix) || !IsSafeName(options.NamePrefix))
         {
             throw new ArgumentException("NamePrefix must be non-empty and hold only letters, digits, '-' and '_'.", nameof(options));
+        }
+
+        if (options.NamePrefix.Length > MaxNamePrefixLength)
+        {
+            throw new ArgumentException(
+                $"NamePrefix is {options.NamePrefix.Length} characters long; at most {MaxNamePrefixLength} leave room in a file name (255 bytes) for the {MaxNameSuffixLength} characters every block adds to it.",
+                nameof(options));
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxBytes, nameof(options.MaxBytes));
@@ -107,8 +120,8 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     /// </param>
     /// <returns>The mapping; dispose it when done.</returns>
     /// <exception cref="ArgumentException">
-    /// <paramref name="name"/> is empty or holds characters a block name never has; no directory is given and the
-    /// system has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
+    /// <paramref name="name"/> is empty or holds characters a block name never has; <paramref name="directory"/> is
+    /// empty, blank or holds a NUL character; no directory is given and the system has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
     /// <paramref name="allowNonMemoryFileSystem"/> is false.
     /// </exception>
     /// <exception cref="FileNotFoundException">No block of that name exists.</exception>
@@ -261,6 +274,13 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     // (when it exists) unless the caller allowed otherwise.
     private static string ResolveDirectory(string? directory, bool allowNonMemoryFileSystem, string parameterName)
     {
+        if (directory is not null && (string.IsNullOrWhiteSpace(directory) || directory.Contains('\0')))
+        {
+            throw new ArgumentException(
+                $"The shared memory Directory '{directory.Replace("\0", "\\0")}' names no directory (it is empty, blank or holds a NUL character); leave it null for the default.",
+                parameterName);
+        }
+
         string resolved = directory ?? DefaultDirectory
             ?? throw new ArgumentException("This system has no /dev/shm: set a directory for shared memory blocks (and AllowNonMemoryFileSystem if it is not a memory file system).", parameterName);
         if (OperatingSystem.IsLinux() && !allowNonMemoryFileSystem && System.IO.Directory.Exists(resolved) && !SharedMemoryFiles.IsOnMemoryFileSystem(resolved))

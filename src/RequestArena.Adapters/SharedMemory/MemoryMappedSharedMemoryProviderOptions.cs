@@ -7,7 +7,8 @@ public sealed class MemoryMappedSharedMemoryProviderOptions
     /// Where the backing files of the mappings live on Linux and macOS, where named mappings do not exist; another
     /// process opens a block by its name in this directory. Default
     /// <see cref="MemoryMappedSharedMemoryProvider.DefaultDirectory"/> (<c>/dev/shm</c> when present, so the bytes
-    /// never reach a disk); a system without <c>/dev/shm</c> must set one. Ignored on Windows, which has named mappings.
+    /// never reach a disk); a system without <c>/dev/shm</c> must set one. An empty or blank string is refused (null
+    /// takes the default). Ignored on Windows, which has named mappings.
     /// </summary>
     public string? Directory { get; set; }
 
@@ -17,7 +18,10 @@ public sealed class MemoryMappedSharedMemoryProviderOptions
     /// </summary>
     public bool AllowNonMemoryFileSystem { get; set; }
 
-    /// <summary>The start of every block's name; letters, digits, '-' and '_' only. Default <c>requestarena</c>.</summary>
+    /// <summary>
+    /// The start of every block's name; letters, digits, '-' and '_' only, at most 215 of them (the rest of a block's
+    /// name must fit a file name). Default <c>requestarena</c>.
+    /// </summary>
     public string NamePrefix { get; set; } = "requestarena";
 
     /// <summary>

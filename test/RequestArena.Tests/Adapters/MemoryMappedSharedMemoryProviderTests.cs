@@ -312,6 +312,37 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
         Assert.Throws<ArgumentException>(() => new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { NamePrefix = "../x" }));
     }
 
+    // A block's name is the prefix and at most 40 more characters ("-", a pid, "-", a counter, "-", 8 hex digits), and
+    // a file name holds 255 bytes.
+    [Fact]
+    public void Constructor_NamePrefixTooLongForAFileName_ThrowsNamingTheOption()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { NamePrefix = new string('a', 216) }));
+
+        Assert.Contains(nameof(MemoryMappedSharedMemoryProviderOptions.NamePrefix), ex.Message);
+        Assert.Contains("215", ex.Message);
+        var longest = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { NamePrefix = new string('a', 215) });
+        Assert.Equal(SlabProviderStatus.Success, longest.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle));
+        Assert.Equal(SlabProviderStatus.Success, longest.FreeSharedMemory(null, handle!));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("/dev/shm\0x")]
+    public void Constructor_DirectoryThatCannotNameOne_ThrowsNamingTheOption(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        directory = directory.Replace("\\0", "\0");
+        var ex = Assert.Throws<ArgumentException>(() => new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = directory }));
+
+        Assert.Contains(nameof(MemoryMappedSharedMemoryProviderOptions.Directory), ex.Message);
+    }
+
     [Fact]
     public void ProviderContext_IsPassedThroughUnused()
     {
