@@ -20,15 +20,19 @@ namespace RequestArena.Adapters;
 /// A block's file is given all its space when it is created, so a full memory file system makes the allocation fail
 /// with <see cref="SlabProviderStatus.Resources"/> and leaves no file behind, instead of faulting later, when a page
 /// of a sparse file is first touched. On Linux the provider refuses a directory that is not a memory file system
-/// unless <see cref="MemoryMappedSharedMemoryProviderOptions.AllowNonMemoryFileSystem"/> is set, and when it is
-/// created it removes the blocks that dead processes of the same user left behind under its
-/// <see cref="MemoryMappedSharedMemoryProviderOptions.NamePrefix"/> (their names carry the process id).
+/// unless <see cref="MemoryMappedSharedMemoryProviderOptions.AllowNonMemoryFileSystem"/> is set. It holds a shared
+/// <c>flock</c> on each block's file until the block is freed, and when it is created it removes the files under its
+/// <see cref="MemoryMappedSharedMemoryProviderOptions.NamePrefix"/> that no process of the same user holds any more:
+/// blocks of processes that ended without freeing them, whatever became of their process ids.
 /// </para>
 /// </remarks>
 public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvider
 {
     private const int MaxAlignment = 1 << 20;
     private const int NameAttempts = 4;
+
+    // What FileStream reports when the file is locked by another process (EWOULDBLOCK from flock).
+    private const int EWouldBlock = 11;
 
     // A file name holds 255 bytes; a block's name adds to the prefix at most "-", a pid (10 digits), "-", a counter
     // (19 digits), "-" and 8 hex digits.
@@ -362,11 +366,16 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
             try
             {
                 block = OperatingSystem.IsWindows() ? MapWindows(name, mappedLength) : MapFile(name, mappedLength);
-                return SlabProviderStatus.Success;
+                if (block is not null)
+                {
+                    return SlabProviderStatus.Success;
+                }
+
+                // A sweep removed the new file before it was held; try another name.
             }
-            catch (IOException) when (!OperatingSystem.IsWindows() && File.Exists(Path.Combine(_directory!, name)))
+            catch (IOException ex) when (!OperatingSystem.IsWindows() && (ex.HResult == EWouldBlock || File.Exists(Path.Combine(_directory!, name))))
             {
-                // Someone owns that name already; try another.
+                // Someone owns that name already, or a sweep holds the new file to remove it; try another.
             }
             catch (Exception ex) when (ex is DirectoryNotFoundException or UnauthorizedAccessException or PathTooLongException)
             {
@@ -389,7 +398,8 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
         return MappedBlock.Create(this, name, path: null, file, mappedLength);
     }
 
-    private MappedBlock MapFile(string name, long mappedLength)
+    // Null when the new file lost its name to a sweep before this process held it.
+    private MappedBlock? MapFile(string name, long mappedLength)
     {
         string path = Path.Combine(_directory!, name);
         var streamOptions = new FileStreamOptions
@@ -419,6 +429,15 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
                 throw new UnauthorizedAccessException($"'{path}' is not on a memory file system.");
             }
 
+            // The lock is what tells a sweep that the block is alive, whatever its name's pid says. FileStream takes
+            // one too, but not when file locking is switched off, so it is taken here either way.
+            if (OperatingSystem.IsLinux() && !SharedMemoryFiles.TryHoldBlockFile(stream.SafeFileHandle))
+            {
+                stream.Dispose();
+                DeleteIfThere(path);
+                return null;
+            }
+
             file = MemoryMappedFile.CreateFromFile(stream, null, mappedLength, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
             return MappedBlock.Create(this, name, path, file, mappedLength);
         }
@@ -435,6 +454,18 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
 
             File.Delete(path);
             throw;
+        }
+    }
+
+    // The sweep that took the file may have removed it already, or be about to.
+    private static void DeleteIfThere(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
         }
     }
 

@@ -15,17 +15,24 @@ internal static unsafe partial class SharedMemoryFiles
     private const uint TmpfsMagic = 0x01021994;
     private const uint RamfsMagic = 0x858458F6;
 
+    private const int ORdOnly = 0;
     private const int ORdWr = 2;
+    private const int ONonBlock = 0x800;
     private const int OCloExec = 0x80000;
     private const int ENoEnt = 2;
-    private const int ESrch = 3;
+    private const int EWouldBlock = 11;
     private const int ELoop = 40;
+
+    private const int LockShared = 1;
+    private const int LockExclusive = 2;
+    private const int LockNonBlocking = 4;
 
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7FF;
     private const int StatxSize = 256;
+    private const int StatxLinks = 16;
     private const int StatxUid = 20;
     private const int StatxMode = 28;
     private const int StatFsSize = 256;
@@ -102,8 +109,29 @@ internal static unsafe partial class SharedMemoryFiles
         }
     }
 
-    // Removes the files a dead process of this user left behind: names `{prefix}-{pid}-{counter}-{8 hex digits}`
-    // whose process no longer exists. Files of live processes, of other users, symlinks and other names stay.
+    // Takes the shared lock that marks a block's file as in use for as long as `file` stays open (flock locks belong
+    // to the open file, and the mapping keeps it open until the block is freed), and checks that the file still has
+    // its name: a sweep may have removed it between its creation and the lock. False means the name is lost and the
+    // block must not be used. A file system without flock is no refusal: a sweep cannot lock there either, so it
+    // removes nothing.
+    public static bool TryHoldBlockFile(SafeFileHandle file)
+    {
+        int fd = Descriptor(file);
+        if (flock(fd, LockShared | LockNonBlocking) != 0 && Marshal.GetLastPInvokeError() == EWouldBlock)
+        {
+            return false;
+        }
+
+        byte* stat = stackalloc byte[StatxSize];
+        return statx(fd, "", AtEmptyPath, StatxBasicStats, stat) != 0 || *(uint*)(stat + StatxLinks) > 0;
+    }
+
+    // Removes the files that processes of this user left behind when they ended without freeing their blocks: names
+    // `{prefix}-{pid}-{counter}-{8 hex digits}` whose file no process holds any more. A block's owner holds a shared
+    // lock on its file from creation to free (TryHoldBlockFile), and the kernel drops it when the process ends however
+    // it ends, so a file nobody holds is abandoned whatever its pid says: the pid may be in use again (a restarted
+    // container is PID 1 every time) or belong to another PID namespace that shares the directory. Files still held,
+    // files of other users, symlinks and other names stay.
     public static int SweepDeadBlocks(string directory, string prefix)
     {
         int removed = 0;
@@ -121,15 +149,26 @@ internal static unsafe partial class SharedMemoryFiles
         byte* stat = stackalloc byte[StatxSize];
         foreach (string path in candidates)
         {
-            if (!TryParseOwnerPid(Path.GetFileName(path), prefix, out int pid) || pid == Environment.ProcessId || IsAlive(pid))
+            if (!IsBlockName(Path.GetFileName(path), prefix))
             {
                 continue;
             }
 
-            // Never through a symlink, and only this user's regular files.
-            if (statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, stat) != 0
+            // Never through a symlink; non-blocking, so a FIFO planted under the name cannot hold the sweep up.
+            int fd = open(path, ORdOnly | ONonBlock | OCloExec | ONoFollow);
+            if (fd < 0)
+            {
+                continue;
+            }
+
+            using var file = new SafeFileHandle(fd, ownsHandle: true);
+
+            // Only this user's regular files, and only those no process holds: the exclusive lock is refused while
+            // any owner keeps its shared one, and while it is held here no new owner can take one.
+            if (statx(fd, "", AtEmptyPath, StatxBasicStats, stat) != 0
                 || (*(ushort*)(stat + StatxMode) & FileTypeMask) != RegularFile
-                || *(uint*)(stat + StatxUid) != self)
+                || *(uint*)(stat + StatxUid) != self
+                || flock(fd, LockExclusive | LockNonBlocking) != 0)
             {
                 continue;
             }
@@ -148,9 +187,8 @@ internal static unsafe partial class SharedMemoryFiles
         return removed;
     }
 
-    internal static bool TryParseOwnerPid(string name, string prefix, out int pid)
+    internal static bool IsBlockName(string name, string prefix)
     {
-        pid = 0;
         if (name.Length <= prefix.Length + 1 || !name.StartsWith(prefix, StringComparison.Ordinal) || name[prefix.Length] != '-')
         {
             return false;
@@ -159,12 +197,10 @@ internal static unsafe partial class SharedMemoryFiles
         string[] parts = name[(prefix.Length + 1)..].Split('-');
         return parts.Length == 3
             && parts[0].Length is > 0 and <= 10 && parts[0].All(char.IsAsciiDigit)
-            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0
             && parts[1].Length > 0 && parts[1].All(char.IsAsciiDigit)
             && parts[2].Length == 8 && parts[2].All(char.IsAsciiHexDigitLower);
     }
-
-    private static bool IsAlive(int pid) => kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != ESrch;
 
     private static bool IsMemoryFileSystem(byte* statFs)
     {
@@ -191,5 +227,5 @@ internal static unsafe partial class SharedMemoryFiles
     private static partial uint geteuid();
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
+    private static partial int flock(int fd, int operation);
 }

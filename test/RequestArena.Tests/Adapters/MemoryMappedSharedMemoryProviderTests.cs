@@ -396,6 +396,9 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
     public void Constructor_BlocksOfADeadProcess_AreSweptAndEverythingElseStays()
     {
         using SmallTmpfs tmpfs = SmallTmpfs.Mount("256k");
+        var owner = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = tmpfs.Path, NamePrefix = "ra-sweep" });
+        Assert.Equal(SlabProviderStatus.Success, owner.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? held));
+        held!.GetSpan()[0] = 42;
         var (exitCode, output, error) = SharedMemoryReaderProcess.Run("--abandon", tmpfs.Path, "ra-sweep", "4096", "3");
         Assert.True(exitCode == 0, $"the child exited with {exitCode}: {error}");
         int deadPid = int.Parse(output);
@@ -405,7 +408,7 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
         // What must survive: a live process's block, another user's, a symlink, other names and another prefix's.
         string outside = Path.Combine(tmpfs.Path, "outside");
         File.WriteAllText(outside, "not a block");
-        string live = Plant($"ra-sweep-{Environment.ProcessId}-1-0123abcd");
+        string live = Path.Combine(tmpfs.Path, held.Name);
         string foreign = Plant($"ra-sweep-{deadPid}-7-0123abcd");
         Chown(foreign, 65534);
         string link = Path.Combine(tmpfs.Path, $"ra-sweep-{deadPid}-8-0123abcd");
@@ -429,6 +432,12 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
         Assert.All(others, path => Assert.True(File.Exists(path), path));
         Assert.Equal(SlabProviderStatus.Success, provider.AllocateSharedMemory(null, new SharedMemoryParameters(4096), out SharedMemoryHandle? handle));
         Assert.Equal(SlabProviderStatus.Success, provider.FreeSharedMemory(null, handle!));
+        using (SharedMemoryMapping mapping = MemoryMappedSharedMemoryProvider.OpenExisting(held.Name, tmpfs.Path))
+        {
+            Assert.Equal(42, mapping.GetSpan(held.Offset, 1)[0]);
+        }
+
+        Assert.Equal(SlabProviderStatus.Success, owner.FreeSharedMemory(null, held));
 
         string Plant(string name)
         {
@@ -436,6 +445,41 @@ public sealed class MemoryMappedSharedMemoryProviderTests : IDisposable
             File.WriteAllBytes(path, []);
             return path;
         }
+    }
+
+    // An earlier process with this process's id left it: a restarted container's entry point is PID 1 every time, and
+    // the pod's /dev/shm outlives the container.
+    [TmpfsFact]
+    public void Constructor_BlockNoProcessHoldsNamedWithThisProcessId_IsSwept()
+    {
+        using SmallTmpfs tmpfs = SmallTmpfs.Mount("256k");
+        string earlier = Path.Combine(tmpfs.Path, $"ra-sweep-{Environment.ProcessId}-1-0123abcd");
+        File.WriteAllBytes(earlier, new byte[4096]);
+
+        _ = new MemoryMappedSharedMemoryProvider(new MemoryMappedSharedMemoryProviderOptions { Directory = tmpfs.Path, NamePrefix = "ra-sweep" });
+
+        Assert.False(File.Exists(earlier));
+    }
+
+    // A process in another PID namespace sharing the directory: its pid means nothing here (none such runs in this
+    // namespace), but it still holds its block. The open stream's shared lock stands for that process.
+    [TmpfsFact]
+    public void Constructor_BlockHeldByAProcessWhosePidIsUnknownHere_Stays()
+    {
+        using SmallTmpfs tmpfs = SmallTmpfs.Mount("256k");
+        string path = Path.Combine(tmpfs.Path, $"ra-sweep-{int.MaxValue}-1-0123abcd");
+        File.WriteAllBytes(path, new byte[4096]);
+        var options = new MemoryMappedSharedMemoryProviderOptions { Directory = tmpfs.Path, NamePrefix = "ra-sweep" };
+
+        using (var holder = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+        {
+            _ = new MemoryMappedSharedMemoryProvider(options);
+
+            Assert.True(File.Exists(path));
+        }
+
+        _ = new MemoryMappedSharedMemoryProvider(options);
+        Assert.False(File.Exists(path));
     }
 
     [Fact]
