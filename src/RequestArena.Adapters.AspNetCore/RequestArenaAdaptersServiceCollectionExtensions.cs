@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using RequestArena.Adapters;
 using RequestArena.AspNetCore;
 using RequestArena.AspNetCore.Adapters;
@@ -34,7 +35,10 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
 
         services.AddHttpContextAccessor();
         RequestScopedResolution.AddTo(services);
-        services.AddOptions<NdisMemoryAllocatorOptions>();
+        // Checked at start, because the allocator's constructor would otherwise refuse them at the first request
+        // that asks for it, long after a deployment looked healthy.
+        services.AddOptions<NdisMemoryAllocatorOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NdisMemoryAllocatorOptions>, NdisOptionsValidator>());
         // Transient, not scoped: the request scope would keep the first pass's adapter, released when that pass failed,
         // for a re-executed pass that the request's holder serves with a new one.
         services.TryAddTransient(static sp => Adapters(sp).Bidi);
@@ -46,7 +50,9 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
 
     /// <summary>
     /// Registers the adapters (see <see cref="AddRequestArenaAdapters(IServiceCollection)"/>) and configures the
-    /// options every request's <see cref="NdisMemoryAllocator"/> gets.
+    /// options every request's <see cref="NdisMemoryAllocator"/> gets. The options are validated when the host starts:
+    /// a <see cref="NdisMemoryAllocatorOptions.MaxContiguousLength"/> of 0 or less or a negative
+    /// <see cref="NdisMemoryAllocatorOptions.MaxNativeBytes"/> stops it with an <c>OptionsValidationException</c>.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configureNdis">Sets the NDIS-style allocator's options.</param>
@@ -65,4 +71,26 @@ public static class RequestArenaAdaptersServiceCollectionExtensions
             services,
             "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and were resolved where no request is running (IHttpContextAccessor.HttpContext is null). Resolve them inside a request, or create them over an Arena for work outside requests.",
             "The RequestArena adapters (BidiAllocator, RpcScopeEnvironment, NdisMemoryAllocator) belong to the current request and can be resolved only from its services (HttpContext.RequestServices), not from the root provider or a scope of its own, which would keep them past the request or dispose them while the request still uses them. Inject them into the request's handler or services, or call HttpContext.GetBidiAllocator(), GetRpcScopeEnvironment() or GetNdisMemoryAllocator()."));
+
+    // The NdisMemoryAllocator constructor's own rules, run at host start (ValidateOnStart) with a message naming the
+    // option, the accepted range and the value found.
+    private sealed class NdisOptionsValidator : IValidateOptions<NdisMemoryAllocatorOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, NdisMemoryAllocatorOptions options)
+        {
+            List<string>? failures = null;
+
+            if (options.MaxContiguousLength <= 0)
+            {
+                (failures ??= []).Add($"NdisMemoryAllocatorOptions.MaxContiguousLength must be positive; it was {options.MaxContiguousLength}.");
+            }
+
+            if (options.MaxNativeBytes < 0)
+            {
+                (failures ??= []).Add($"NdisMemoryAllocatorOptions.MaxNativeBytes must be 0 (no limit of its own) or positive; it was {options.MaxNativeBytes}.");
+            }
+
+            return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
 }

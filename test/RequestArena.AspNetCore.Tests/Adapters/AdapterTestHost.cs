@@ -52,7 +52,15 @@ internal sealed class AdapterTestHost : IAsyncDisposable
         app.UseRouting();
         app.UseRequestArena();
         map(app);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
 
         HttpClient client = kestrel
             ? new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()) }

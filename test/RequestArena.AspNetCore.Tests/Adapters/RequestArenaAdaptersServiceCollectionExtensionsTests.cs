@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using RequestArena.Adapters;
 
 namespace RequestArena.AspNetCore.Tests.Adapters;
@@ -153,6 +154,54 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
         Assert.Equal("Failure Success", await host.Client.GetStringAsync("/contiguous"));
     }
 
+    [Theory]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxContiguousLength), 0L, "NdisMemoryAllocatorOptions.MaxContiguousLength must be positive; it was 0.")]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxContiguousLength), -1L, "NdisMemoryAllocatorOptions.MaxContiguousLength must be positive; it was -1.")]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxContiguousLength), (long)int.MinValue, "NdisMemoryAllocatorOptions.MaxContiguousLength must be positive; it was -2147483648.")]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxNativeBytes), -1L, "NdisMemoryAllocatorOptions.MaxNativeBytes must be 0 (no limit of its own) or positive; it was -1.")]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxNativeBytes), long.MinValue, "NdisMemoryAllocatorOptions.MaxNativeBytes must be 0 (no limit of its own) or positive; it was -9223372036854775808.")]
+    public async Task AddRequestArenaAdapters_NdisOptionsInvalid_StartFails(string option, long value, string expected)
+    {
+        // No request is sent: the host must refuse to start, not wait for the first request that asks for the allocator.
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => AdapterTestHost.StartAsync(
+            app => app.MapGet("/ndis", (NdisMemoryAllocator ndis) => ndis.BlocksInUse),
+            services => services.AddRequestArenaAdapters(NdisOption(option, value))));
+
+        Assert.Equal(typeof(NdisMemoryAllocatorOptions), ex.OptionsType);
+        Assert.Equal(expected, Assert.Single(ex.Failures));
+    }
+
+    [Fact]
+    public async Task AddRequestArenaAdapters_NdisOptionsAllInvalid_StartFailsNamingEach()
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => AdapterTestHost.StartAsync(
+            app => app.MapGet("/", () => "x"),
+            services => services.AddRequestArenaAdapters(options =>
+            {
+                options.MaxContiguousLength = 0;
+                options.MaxNativeBytes = -1;
+            })));
+
+        Assert.Collection(
+            ex.Failures,
+            failure => Assert.StartsWith("NdisMemoryAllocatorOptions.MaxContiguousLength ", failure),
+            failure => Assert.StartsWith("NdisMemoryAllocatorOptions.MaxNativeBytes ", failure));
+    }
+
+    [Theory]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxContiguousLength), 1L)]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxContiguousLength), (long)int.MaxValue)]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxNativeBytes), 0L)]
+    [InlineData(nameof(NdisMemoryAllocatorOptions.MaxNativeBytes), long.MaxValue)]
+    public async Task AddRequestArenaAdapters_NdisOptionsAtTheirLimits_StartAndServeTheAllocator(string option, long value)
+    {
+        await using var host = await AdapterTestHost.StartAsync(
+            app => app.MapGet("/ndis", (NdisMemoryAllocator ndis) => $"{ndis.AllocateMemory(out Memory<byte> memory, 1, NdisMemoryFlags.None)} {memory.Length}"),
+            services => services.AddRequestArenaAdapters(NdisOption(option, value)));
+
+        Assert.Equal("Success 1", await host.Client.GetStringAsync("/ndis"));
+    }
+
     [Fact]
     public void AddRequestArenaAdapters_CalledTwice_RegistersEachAdapterOnce()
     {
@@ -182,6 +231,12 @@ public sealed class RequestArenaAdaptersServiceCollectionExtensionsTests
 
         Assert.Equal("true", await host.Client.GetStringAsync("/adapters/mvc"));
     }
+
+    private static Action<NdisMemoryAllocatorOptions> NdisOption(string option, long value) => option switch
+    {
+        nameof(NdisMemoryAllocatorOptions.MaxContiguousLength) => options => options.MaxContiguousLength = checked((int)value),
+        _ => options => options.MaxNativeBytes = value,
+    };
 }
 
 [ApiController]
