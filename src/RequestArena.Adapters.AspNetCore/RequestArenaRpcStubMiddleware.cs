@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using RequestArena.Adapters;
 
 namespace RequestArena.AspNetCore.Adapters;
@@ -10,12 +11,16 @@ internal sealed class RequestArenaRpcStubMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly IHttpContextAccessor _accessor;
+    private readonly RequestArenaRuntime? _runtime;
     private readonly Func<RpcScopeEnvironment?> _find;
 
-    public RequestArenaRpcStubMiddleware(RequestDelegate next, IHttpContextAccessor accessor)
+    public RequestArenaRpcStubMiddleware(RequestDelegate next, IHttpContextAccessor accessor, IServiceProvider services)
     {
         _next = next;
         _accessor = accessor;
+
+        // Optional: without AddRequestArena no request of this host has an arena, and Find answers none.
+        _runtime = services.GetService<RequestArenaRuntime>();
         _find = Find;
     }
 
@@ -30,8 +35,13 @@ internal sealed class RequestArenaRpcStubMiddleware
 
     private RpcScopeEnvironment? Find()
     {
+        // The flow can carry this source into a request of another host in the process (a handler that calls that
+        // host in-process with the execution context preserved), and the accessor, one AsyncLocal for the whole
+        // process, then names the other host's request. Only a request whose arena this host's middleware serves is
+        // this host's. The check rides on the feature the arena middleware sets anyway, so requests that never use RPC
+        // memory pay nothing for it.
         HttpContext? context = _accessor.HttpContext;
-        if (context?.Features.Get<IRequestArenaFeature>() is null)
+        if (_runtime is null || context?.Features.Get<IRequestArenaFeature>() is not RequestArenaFeature feature || !feature.IsServedBy(_runtime))
         {
             return null;
         }

@@ -42,6 +42,10 @@ internal sealed class RequestArenaFeature : IRequestArenaFeature
     public IModuleAllocator Allocator =>
         Volatile.Read(ref _phase) != Left && Volatile.Read(ref _allocator) is { } allocator ? allocator : CreateAllocator();
 
+    // Which application's middleware serves the request: requests of several hosts in one process can share an async
+    // flow, and what a host adds to its own requests must not answer for another's.
+    public bool IsServedBy(RequestArenaRuntime runtime) => ReferenceEquals(_runtime, runtime);
+
     // The allocator if the request asked for one, without creating it.
     public RequestArenaAllocator? CurrentAllocator => Volatile.Read(ref _allocator);
 

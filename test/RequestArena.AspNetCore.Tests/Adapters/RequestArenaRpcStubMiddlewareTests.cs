@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RequestArena.Adapters;
 
@@ -197,6 +198,42 @@ public sealed class RequestArenaRpcStubMiddlewareTests
 
         Assert.Equal("Ok", await withAdapters.Client.GetStringAsync("/rpc"));
         Assert.Equal("NoEnvironment", await without.Client.GetStringAsync("/rpc"));
+        Assert.Equal("Ok", await withAdapters.Client.GetStringAsync("/rpc"));
+    }
+
+    [Fact]
+    public async Task AnotherHostWithoutTheAdapters_CalledOnTheFlowOfARequest_HasNoRequestEnvironment()
+    {
+        // The host without the adapters serves its request on the caller's execution context, so its handler runs on
+        // the flow of a request of the host with the adapters (the AsyncLocal shows it), and the process-wide
+        // IHttpContextAccessor names the called host's request there.
+        var callersFlow = new AsyncLocal<string?>();
+        await using var without = await AdapterTestHost.StartAsync(
+            app => app.MapGet("/rpc", () =>
+            {
+                Memory<byte> memory = RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                return $"{callersFlow.Value} {status} {memory.Length} {RpcScopeAllocator.GetThreadHandle(out _) is null}";
+            }),
+            services => services.Configure<TestServerOptions>(options => options.PreserveExecutionContext = true),
+            addAdapters: false);
+        await using var withAdapters = await AdapterTestHost.StartAsync(app =>
+        {
+            app.MapGet("/call", async (HttpContext context) =>
+            {
+                callersFlow.Value = "caller";
+                Memory<byte> memory = RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                bool own = ReferenceEquals(RpcScopeAllocator.GetThreadHandle(out _), context.GetRpcScopeEnvironment());
+                string mine = $"{status} {memory.Length} {own} {RpcScopeAllocator.Free(memory)}";
+                return $"{mine} | {await without.Client.GetStringAsync("/rpc")}";
+            });
+            app.MapGet("/rpc", () =>
+            {
+                RpcScopeAllocator.Allocate(8, out RpcStatus status);
+                return status.ToString();
+            });
+        });
+
+        Assert.Equal("Ok 8 True Ok | caller NoEnvironment 0 True", await withAdapters.Client.GetStringAsync("/call"));
         Assert.Equal("Ok", await withAdapters.Client.GetStringAsync("/rpc"));
     }
 
