@@ -6,20 +6,28 @@ public sealed unsafe partial class Arena
 {
     private void Release(bool dispose)
     {
-        // A cleanup that resets or disposes its own arena runs inside the release that runs it, which covers that: the
-        // cleanups registered before it still run after it and may use the cycle's memory, so releasing here would take
-        // it from them. A dispose asked for there makes that release end as one.
-        int thread = Environment.CurrentManagedThreadId;
-        if (_releasingThread == thread)
+        // One release at a time, and none waits for another: a Reset or Dispose while one is under way (from one of its
+        // cleanups, or from another thread) joins it and returns. The release under way still runs the cleanups left,
+        // registered before and so run after the one that asked, which may use the cycle's memory; it ends the cycle
+        // only then, and ends the arena disposed when a dispose was asked for. Waiting instead would deadlock a cleanup
+        // that waits for a thread releasing this arena, or two arenas whose cleanups release each other.
+        using (_gate.EnterScope())
         {
-            _disposeAsked |= dispose;
-            return;
-        }
+            if (_releasing)
+            {
+                if (dispose)
+                {
+                    _disposeAsked = true;
+                }
+                else if (_disposeAsked)
+                {
+                    ThrowHelper.ThrowArenaDisposed();
+                }
 
-        // A release on another thread waits for the one under way, whose cleanups may still use the memory.
-        lock (_releaseLock)
-        {
-            if (Volatile.Read(ref _disposed))
+                return;
+            }
+
+            if (_disposed)
             {
                 if (dispose)
                 {
@@ -29,17 +37,10 @@ public sealed unsafe partial class Arena
                 ThrowHelper.ThrowArenaDisposed();
             }
 
-            _releasingThread = thread;
-            try
-            {
-                ReleaseCore(dispose);
-            }
-            finally
-            {
-                _releasingThread = 0;
-                _disposeAsked = false;
-            }
+            _releasing = true;
         }
+
+        ReleaseCore(dispose);
     }
 
     private void ReleaseCore(bool dispose)
@@ -61,7 +62,18 @@ public sealed unsafe partial class Arena
                 {
                     if (_cleanupCount == 0)
                     {
-                        ReleaseLocked(dispose || _disposeAsked);
+                        // Under the gate with the joins above, so a dispose asked for is either seen here or made by a
+                        // release of its own once this one has ended.
+                        try
+                        {
+                            ReleaseLocked(dispose || _disposeAsked);
+                        }
+                        finally
+                        {
+                            _releasing = false;
+                            _disposeAsked = false;
+                        }
+
                         break;
                     }
                 }

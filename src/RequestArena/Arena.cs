@@ -66,10 +66,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     private int _cleanupCount;
     private bool _disposed;
 
-    // Releases one at a time: the thread running one (its cleanups may call Reset or Dispose on this arena), and whether
-    // a cleanup asked for a dispose.
-    private readonly Lock _releaseLock = new();
-    private int _releasingThread;
+    // A release is under way (its cleanups running), and a Reset or Dispose that joined it asked for a dispose. Both
+    // under the gate.
+    private bool _releasing;
     private bool _disposeAsked;
 
     // Identifies the cycle (the time between two releases). A caller that must not outlive one cycle (the request's
@@ -403,12 +402,13 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <see cref="Memory{T}"/> handed out so far. The arena can be used again afterwards.
     /// </summary>
     /// <remarks>
-    /// A cleanup registered on another thread while the reset runs is disposed by it or by the next release. Releases run
-    /// one at a time: a <see cref="Reset"/> or <see cref="Dispose"/> on another thread waits for the one under way, and
-    /// one called by a cleanup of this arena is covered by the release running that cleanup (a <see cref="Dispose"/>
-    /// there makes it end disposed), so the memory never goes back while a cleanup may still use it. When the slab
-    /// provider throws while freeing a block, its exception passes through after every slab has left the arena; when
-    /// cleanups threw as well, it joins theirs in the <see cref="AggregateException"/>.
+    /// A cleanup registered on another thread while the reset runs is disposed by it or by the next release. A
+    /// <see cref="Reset"/> or <see cref="Dispose"/> called while a release is under way (by one of its cleanups, or on
+    /// another thread) joins it and returns at once: the release under way runs the cleanups left, which may still use
+    /// the memory, then ends the cycle, and ends the arena disposed if a dispose was asked for; until then, memory
+    /// handed out stays usable. Nothing waits, so a cleanup that waits for a thread releasing this arena cannot
+    /// deadlock. When the slab provider throws while freeing a block, its exception passes through after every slab has
+    /// left the arena; when cleanups threw as well, it joins theirs in the <see cref="AggregateException"/>.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
@@ -424,11 +424,11 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
     /// <summary>Like <see cref="Reset"/>, then the arena refuses further use. Calling it again does nothing.</summary>
     /// <remarks>
-    /// A cleanup registered on another thread while this runs is either disposed by it or refused. Like
-    /// <see cref="Reset"/>, it waits for a release under way on another thread, and called by a cleanup of this arena
-    /// it makes the release running that cleanup end disposed. When the slab provider throws while freeing a block, its
-    /// exception passes through after every slab has left the arena; when cleanups threw as well, it joins theirs in the
-    /// <see cref="AggregateException"/>.
+    /// A cleanup registered on another thread while this runs is either disposed by it or refused. Called while a
+    /// release is under way (by one of its cleanups, or on another thread), it joins that release, which then ends the
+    /// arena disposed; a <see cref="Reset"/> after that throws <see cref="ObjectDisposedException"/>. When the slab
+    /// provider throws while freeing a block, its exception passes through after every slab has left the arena; when
+    /// cleanups threw as well, it joins theirs in the <see cref="AggregateException"/>.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     public void Dispose()

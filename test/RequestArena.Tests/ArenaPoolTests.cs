@@ -97,6 +97,34 @@ public class ArenaPoolTests
         Assert.Throws<ArenaLimitExceededException>(() => next.AllocateMemory(1001));
     }
 
+    // The dispose is carried out by the reset running the cleanup: the arena ends disposed and must not be pooled, and
+    // nothing of that return may be left for a later Return on the same thread to report.
+    [Fact]
+    public void Return_CleanupDisposesTheArena_NotPooledAndNothingLeftForTheNextReturn()
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs);
+        var other = new ArenaPool(slabs);
+        Arena arena = pool.Rent();
+        arena.AllocateMemory(16);
+        arena.RegisterForCleanup(new Disposing(arena));
+        arena.RegisterForCleanup(new Throwing());
+
+        var failure = Assert.Throws<AggregateException>(() => pool.Return(arena));
+        Arena innocent = other.Rent();
+        innocent.AllocateMemory(16);
+        Exception? later = Record.Exception(() => other.Return(innocent));
+        Arena next = pool.Rent();
+
+        Assert.IsType<InvalidOperationException>(Assert.Single(failure.InnerExceptions));
+        Assert.True(arena.IsDisposed);
+        Assert.Null(later);
+        Assert.NotSame(arena, next);
+        Assert.Equal(16, next.AllocateMemory(16).Length);
+        Assert.Equal(1, slabs.GetStatistics().SlabsInUse);
+        pool.Return(next);
+    }
+
     [Fact]
     public void Return_ArenaOfAnotherPool_ThrowsArgumentException()
     {
@@ -147,6 +175,11 @@ public class ArenaPoolTests
         Assert.True(pool.Options.DetectUseAfterRelease);
         Assert.NotSame(pool.Options, pool.Options);
         pool.Return(arena);
+    }
+
+    private sealed class Disposing(Arena arena) : IDisposable
+    {
+        public void Dispose() => arena.Dispose();
     }
 
     private sealed class Throwing : IDisposable

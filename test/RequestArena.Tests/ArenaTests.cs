@@ -497,12 +497,13 @@ public class ArenaTests
         }
     }
 
-    // A release on another thread while cleanups run waits for them: they may still use the cycle's memory, and with the
-    // check off a slab handed back early would take their writes into another arena.
+    // A release on another thread while cleanups run joins it: it returns at once, and the memory the cleanups may still
+    // use goes back only when they have run. With the check off a slab handed back early would take their writes into
+    // another arena.
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Dispose_WhileAResetRunsItsCleanups_WaitsForThemBeforeTheMemoryGoesBack(bool detect)
+    public async Task Dispose_WhileAResetRunsItsCleanups_JoinsItAndTheMemoryStaysUntilTheyEnd(bool detect)
     {
         using SlabPool pool = TestPools.Create();
         var arena = new Arena(pool, new ArenaOptions { DetectUseAfterRelease = detect });
@@ -521,17 +522,78 @@ public class ArenaTests
         var reset = Task.Run(arena.Reset);
         Assert.True(inCleanup.Wait(TimeSpan.FromSeconds(10)));
 
-        var dispose = Task.Run(arena.Dispose);
-        bool disposeReturnedEarly = await Task.WhenAny(dispose, Task.Delay(200)) == dispose;
+        await Task.Run(arena.Dispose).WaitAsync(TimeSpan.FromSeconds(10));
+        bool disposedBeforeTheCleanupsEnded = arena.IsDisposed;
         finish.Set();
         await reset.WaitAsync(TimeSpan.FromSeconds(10));
-        await dispose.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.False(disposeReturnedEarly);
+        Assert.False(disposedBeforeTheCleanupsEnded);
         Assert.Null(cleanupFailure);
         Assert.Equal(1, slabsInUseDuringCleanup);
         Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+        Assert.True(arena.IsDisposed);
         Assert.Throws<ObjectDisposedException>(() => arena.AllocateMemory(1));
+    }
+
+    // Nothing waits for a release under way, so neither a cleanup that waits for a thread releasing its own arena nor two
+    // arenas whose cleanups release each other on two threads can deadlock.
+    [Fact]
+    public async Task Reset_CleanupWaitsForAThreadThatDisposesTheArena_Completes()
+    {
+        using SlabPool pool = TestPools.Create();
+        var arena = new Arena(pool);
+        arena.AllocateMemory(8);
+        arena.RegisterForCleanup(new Callback(() => Assert.True(Task.Run(arena.Dispose).Wait(TimeSpan.FromSeconds(10)))));
+
+        await Task.Run(arena.Reset).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(arena.IsDisposed);
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
+    [Fact]
+    public async Task Reset_TwoArenasWhoseCleanupsResetEachOtherOnTwoThreads_BothComplete()
+    {
+        using SlabPool pool = TestPools.Create();
+        using var x = new Arena(pool);
+        using var y = new Arena(pool);
+        using var bothInCleanup = new Barrier(2);
+        x.AllocateMemory(8);
+        y.AllocateMemory(8);
+        x.RegisterForCleanup(new Callback(() =>
+        {
+            bothInCleanup.SignalAndWait(TimeSpan.FromSeconds(10));
+            y.Reset();
+        }));
+        y.RegisterForCleanup(new Callback(() =>
+        {
+            bothInCleanup.SignalAndWait(TimeSpan.FromSeconds(10));
+            x.Reset();
+        }));
+
+        await Task.WhenAll(Task.Run(x.Reset), Task.Run(y.Reset)).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+        Assert.Equal(1, x.AllocateMemory(1).Length);
+    }
+
+    // A reset asked for after a dispose that the release under way will carry out is a reset of a disposed arena.
+    [Fact]
+    public void Reset_InACleanupAfterItDisposedTheArena_ThrowsObjectDisposed()
+    {
+        using SlabPool pool = TestPools.Create();
+        var arena = new Arena(pool);
+        Exception? second = null;
+        arena.RegisterForCleanup(new Callback(() =>
+        {
+            arena.Dispose();
+            second = Record.Exception(arena.Reset);
+        }));
+
+        arena.Reset();
+
+        Assert.IsType<ObjectDisposedException>(second);
+        Assert.True(arena.IsDisposed);
     }
 
     [Fact]

@@ -66,6 +66,7 @@ public sealed class ArenaPool
     /// <paramref name="arena"/> has been returned already and not rented again: pooling it twice would hand one arena
     /// to two renters at once.
     /// </exception>
+    /// <remarks>A cleanup that disposes the arena during the reset keeps it out of the pool; the next rent creates one.</remarks>
     /// <exception cref="AggregateException">A cleanup threw; the arena was still fully reset and pooled.</exception>
     /// <exception cref="Exception">
     /// The slab provider threw while freeing a block (its own exception, as <see cref="Arena.Reset"/> reports it); the
@@ -84,9 +85,19 @@ public sealed class ArenaPool
             throw new InvalidOperationException("The arena has been returned to the pool already; it must not be used after Return.");
         }
 
-        // The policy resets; a failure of the release surfaces only after the arena is clean and back in the pool.
-        _pool.Return(arena);
-        if (Policy.TakeReleaseFailure() is { } failure)
+        // The policy resets; a failure of the release surfaces only after the arena is clean and back in the pool. Taken
+        // whatever happens, so it can never be left for a later Return on this thread to report.
+        Exception? failure;
+        try
+        {
+            _pool.Return(arena);
+        }
+        finally
+        {
+            failure = Policy.TakeReleaseFailure();
+        }
+
+        if (failure is not null)
         {
             ExceptionDispatchInfo.Throw(failure);
         }
@@ -122,6 +133,12 @@ public sealed class ArenaPool
                 // Reset throws only once its work is done (cleanups that threw, or the slab provider's Free after every
                 // slab had left the arena), so the arena is clean and can be reused.
                 t_releaseFailure = ex;
+            }
+
+            // A cleanup may have disposed the arena during that reset: it is not pooled then.
+            if (obj.IsDisposed)
+            {
+                return false;
             }
 
             // A renter may have changed the quota; the next one gets the pool's.
