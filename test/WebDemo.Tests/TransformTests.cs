@@ -158,6 +158,31 @@ public sealed class TransformTests(DemoFactory factory) : IClassFixture<DemoFact
         Assert.True(output.AsSpan(0, body.Length).IndexOfAnyExcept((byte)'A') < 0);
     }
 
+    // The server counts a chunked body's framing (chunk sizes, line ends) against its cap, so the endpoint's limit is
+    // enforced on the body's own bytes: exactly the limit in chunks passes, one byte more gets the endpoint's 413.
+    [Theory]
+    [InlineData(4096, HttpStatusCode.OK)]
+    [InlineData(4097, HttpStatusCode.RequestEntityTooLarge)]
+    public async Task Transform_ChunkedBodyAroundTheLimit_JudgedOnItsBytesNotItsFraming(int length, HttpStatusCode expected)
+    {
+        await using var demo = new KestrelDemo(new() { ["Demo:TransformMaxBodyBytes"] = "4096" });
+        using HttpClient client = demo.CreateHttpClient();
+        byte[] body = new byte[length];
+        body.AsSpan().Fill((byte)'a');
+
+        using HttpResponseMessage response = await client.PostAsync("/api/transform?alloc=arena", new UnknownLengthContent(body));
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.OK)
+        {
+            Assert.Equal(length + 65, (await response.Content.ReadAsByteArrayAsync()).Length);
+        }
+        else
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+    }
+
     private async Task<byte[]> PostAsync(string alloc, HttpContent content)
     {
         using (content)
