@@ -18,7 +18,7 @@ catch (ArgumentException ex)
     return 2;
 }
 
-ILoadDriver driver = options.Driver == "wrk" ? new WrkDriver() : new HttpClientDriver();
+ILoadDriver driver = (options.Driver ?? (WrkDriver.IsInstalled() ? "wrk" : "builtin")) == "wrk" ? new WrkDriver() : new HttpClientDriver();
 if (driver is WrkDriver && !WrkDriver.IsInstalled())
 {
     Console.Error.WriteLine("wrk is not installed: apt-get install -y wrk, or pass --driver builtin.");
@@ -40,6 +40,11 @@ if (options.Sweep)
     catch (ScenarioUnavailableException ex)
     {
         Console.Error.WriteLine(ex.Message);
+        return 1;
+    }
+    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"could not write the sweep's results: {ex.Message} (the table above is complete)");
         return 1;
     }
 }
@@ -72,20 +77,34 @@ string conditions = string.Create(CultureInfo.InvariantCulture,
 string markdown = Report.Markdown(summaries, bars, conditions);
 Console.WriteLine(markdown);
 
-Directory.CreateDirectory(options.OutputDirectory);
 string jsonPath = Path.Combine(options.OutputDirectory, "loadtest-results.json");
 string svgPath = Path.Combine(options.OutputDirectory, "loadtest-chart.svg");
-await File.WriteAllTextAsync(jsonPath, Report.Json(new
+try
 {
-    conditions,
-    driver = driver.Name,
-    options = new { durationSeconds = options.Duration.TotalSeconds, warmUpSeconds = options.WarmUp.TotalSeconds, options.Rounds, options.Connections, options.Scenarios, options.MaxRequests },
-    machine = new { Environment.ProcessorCount, os = RuntimeInformation.OSDescription, runtime = RuntimeInformation.FrameworkDescription, serverGc = final.ServerGc },
-    summaries,
-    bars,
-    runs,
-}));
-await File.WriteAllTextAsync(svgPath, Report.Svg(summaries, $"RequestArena WebDemo load test ({driver.Name}, {Environment.ProcessorCount} cores)"));
-await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "loadtest-table.md"), markdown);
+    await WriteResultsAsync();
+}
+catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"could not write the results into {Path.GetFullPath(options.OutputDirectory)}: {ex.Message} (the tables above are complete)");
+    return 1;
+}
+
 Console.Error.WriteLine($"wrote {Path.GetFullPath(jsonPath)}, {Path.GetFullPath(svgPath)}");
 return 0;
+
+async Task WriteResultsAsync()
+{
+    Directory.CreateDirectory(options.OutputDirectory);
+    await LoadTestOptions.WriteResultAsync(jsonPath, Report.Json(new
+    {
+        conditions,
+        driver = driver.Name,
+        options = new { durationSeconds = options.Duration.TotalSeconds, warmUpSeconds = options.WarmUp.TotalSeconds, options.Rounds, options.Connections, options.Scenarios, options.MaxRequests },
+        machine = new { Environment.ProcessorCount, os = RuntimeInformation.OSDescription, runtime = RuntimeInformation.FrameworkDescription, serverGc = final.ServerGc },
+        summaries,
+        bars,
+        runs,
+    }));
+    await LoadTestOptions.WriteResultAsync(svgPath, Report.Svg(summaries, $"RequestArena WebDemo load test ({driver.Name}, {Environment.ProcessorCount} cores)"));
+    await LoadTestOptions.WriteResultAsync(Path.Combine(options.OutputDirectory, "loadtest-table.md"), markdown);
+}

@@ -47,8 +47,8 @@ internal static class SweepCommand
         Console.WriteLine(markdown);
 
         Directory.CreateDirectory(options.OutputDirectory);
-        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "sweep-table.md"), markdown);
-        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "sweep-results.json"), Report.Json(new
+        await LoadTestOptions.WriteResultAsync(Path.Combine(options.OutputDirectory, "sweep-table.md"), markdown);
+        await LoadTestOptions.WriteResultAsync(Path.Combine(options.OutputDirectory, "sweep-results.json"), Report.Json(new
         {
             conditions,
             driver = driverName,
@@ -103,7 +103,7 @@ internal static class SweepCommand
     private static async Task<string> WriteChartAsync(string directory, string name, string svg)
     {
         string path = Path.GetFullPath(Path.Combine(directory, name));
-        await File.WriteAllTextAsync(path, svg);
+        await LoadTestOptions.WriteResultAsync(path, svg);
         return path;
     }
 }

@@ -5,7 +5,8 @@ namespace RequestArena.LoadTest;
 /// <summary>Command-line options; every run is bounded by <see cref="Duration"/> and <see cref="MaxRequests"/>.</summary>
 internal sealed class LoadTestOptions
 {
-    public string Driver { get; set; } = WrkDriver.IsInstalled() ? "wrk" : "builtin";
+    /// <summary>wrk or builtin; null lets the tool take wrk when it is installed.</summary>
+    public string? Driver { get; set; }
     public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(3);
     // 3 s, not less: a shorter warm-up leaves the first measured round of the first mode paying for the tier-1 JIT work
     // the other modes' warm-ups queued, which on 2 cores skews that mode's figures.
@@ -55,22 +56,24 @@ internal sealed class LoadTestOptions
 
                     break;
                 case "--duration":
-                    options.Duration = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture));
+                    options.Duration = Seconds("--duration", Next());
                     break;
                 case "--warmup":
-                    options.WarmUp = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture));
+                    options.WarmUp = Seconds("--warmup", Next());
                     break;
                 case "--rounds":
-                    options.Rounds = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    options.Rounds = Int("--rounds", Next());
                     break;
                 case "--connections":
-                    options.Connections = Ints(Next());
+                    options.Connections = Ints("--connections", Next());
                     break;
                 case "--scenarios":
                     options.Scenarios = Next().Split(',');
                     break;
                 case "--max-requests":
-                    options.MaxRequests = long.Parse(Next(), CultureInfo.InvariantCulture);
+                    options.MaxRequests = long.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out long max)
+                        ? max
+                        : throw new ArgumentException($"--max-requests takes a whole number of requests; got '{args[i]}'.");
                     break;
                 case "--out":
                     options.OutputDirectory = Next();
@@ -93,16 +96,16 @@ internal sealed class LoadTestOptions
                     options.Sweep = true;
                     break;
                 case "--sweep-allocations":
-                    options.SweepAllocations = Ints(Next());
+                    options.SweepAllocations = Ints("--sweep-allocations", Next());
                     break;
                 case "--sweep-connections":
-                    options.SweepConnections = Ints(Next());
+                    options.SweepConnections = Ints("--sweep-connections", Next());
                     break;
                 case "--sweep-fixed-allocations":
-                    options.SweepFixedAllocations = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    options.SweepFixedAllocations = Int("--sweep-fixed-allocations", Next());
                     break;
                 case "--sweep-fixed-connections":
-                    options.SweepFixedConnections = int.Parse(Next(), CultureInfo.InvariantCulture);
+                    options.SweepFixedConnections = Int("--sweep-fixed-connections", Next());
                     break;
                 case "--charts":
                     options.ChartDirectory = Next();
@@ -142,25 +145,73 @@ internal sealed class LoadTestOptions
             }
         }
 
-        if (options.Rounds < 1 || options.Duration <= TimeSpan.Zero || options.Duration > TimeSpan.FromMinutes(5) || options.Connections.Any(c => c is < 1 or > 1024) || options.MaxRequests < 1)
+        if (options.Rounds is < 1 or > 1000 || options.Duration <= TimeSpan.Zero || options.Duration > TimeSpan.FromMinutes(5)
+            || options.WarmUp < TimeSpan.Zero || options.WarmUp > TimeSpan.FromMinutes(5)
+            || options.Connections.Any(c => c is < 1 or > 1024) || options.MaxRequests < 1)
         {
-            throw new ArgumentException("--rounds >= 1, --duration in (0, 300] s, --connections in 1..1024, --max-requests >= 1.");
+            throw new ArgumentException("--rounds in 1..1000, --duration in (0, 300] s, --warmup in [0, 300] s, --connections in 1..1024, --max-requests >= 1.");
+        }
+
+        if (options.AppPath is not null && !File.Exists(options.AppPath))
+        {
+            throw new ArgumentException($"--app: no file at {options.AppPath}.");
+        }
+
+        // Results are written after every run: a directory that cannot take them must stop the tool before the load.
+        EnsureWritable("--out", options.OutputDirectory);
+        if (options.Sweep)
+        {
+            EnsureWritable("--charts", options.ChartDirectory);
         }
 
         return options;
     }
 
-    private static int[] Ints(string list)
+    /// <summary>
+    /// Writes <paramref name="contents"/> to <paramref name="path"/> through a file beside it, renamed over it once
+    /// complete, so a full or failing file system never leaves a truncated result behind.
+    /// </summary>
+    public static async Task WriteResultAsync(string path, string contents)
+    {
+        string temporary = path + ".tmp";
+        try
+        {
+            await File.WriteAllTextAsync(temporary, contents);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    private static void EnsureWritable(string option, string directory)
     {
         try
         {
-            return [.. list.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))];
+            Directory.CreateDirectory(directory);
+            string probe = Path.Combine(directory, $".write-probe-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, [0]);
+            File.Delete(probe);
         }
-        catch (FormatException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
         {
-            throw new ArgumentException($"Not a comma-separated list of integers: {list}.");
+            throw new ArgumentException($"{option}: cannot write results into {directory}: {ex.Message}");
         }
     }
+
+    private static TimeSpan Seconds(string option, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && double.IsFinite(seconds) && Math.Abs(seconds) <= 86_400
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentException($"{option} takes a number of seconds; got '{value}'.");
+
+    private static int Int(string option, string value) =>
+        int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int number)
+            ? number
+            : throw new ArgumentException($"{option} takes a whole number; got '{value}'.");
+
+    private static int[] Ints(string option, string list) => [.. list.Split(',').Select(c => Int(option, c))];
 
     public const string Usage = """
         usage: dotnet run -c Release --project perf/RequestArena.LoadTest -- [options]
