@@ -40,10 +40,27 @@ public sealed unsafe partial class Arena
             _releasing = true;
         }
 
-        ReleaseCore(dispose);
+        bool ended = false;
+        try
+        {
+            ReleaseCore(dispose, ref ended);
+        }
+        finally
+        {
+            // Only if the release failed before its end (which clears the flag itself, after which another release may
+            // already be under way): left set, every later Reset would join a release that no longer runs.
+            if (!ended)
+            {
+                using (_gate.EnterScope())
+                {
+                    _releasing = false;
+                    _disposeAsked = false;
+                }
+            }
+        }
     }
 
-    private void ReleaseCore(bool dispose)
+    private void ReleaseCore(bool dispose, ref bool ended)
     {
         // Cleanups first: they may still read or flush arena memory. A cleanup registered on another thread after they
         // ran and before the gate below would belong to neither this cycle's run nor, once the arena is disposed, any
@@ -72,6 +89,7 @@ public sealed unsafe partial class Arena
                         {
                             _releasing = false;
                             _disposeAsked = false;
+                            ended = true;
                         }
 
                         break;
