@@ -4,7 +4,9 @@ namespace RequestArena;
 // and the first block the next cycle predicts from this one.
 public sealed unsafe partial class Arena
 {
-    private void Release(bool dispose)
+    // Returns false when the call joined a release under way instead of running one: the cycle ends later, when that
+    // release does.
+    private bool Release(bool dispose)
     {
         // One release at a time, and none waits for another: a Reset or Dispose while one is under way (from one of its
         // cleanups, or from another thread) joins it and returns. The release under way still runs the cleanups left,
@@ -21,29 +23,32 @@ public sealed unsafe partial class Arena
                 }
                 else if (_disposeAsked)
                 {
+                    // The release under way ends the arena disposed: a reset of it is a reset of a disposed arena.
                     ThrowHelper.ThrowArenaDisposed();
                 }
 
-                return;
+                return false;
             }
 
             if (_disposed)
             {
                 if (dispose)
                 {
-                    return;
+                    return true;
                 }
 
                 ThrowHelper.ThrowArenaDisposed();
             }
 
             _releasing = true;
+            _disposeAsked = dispose;
         }
 
         bool ended = false;
         try
         {
             ReleaseCore(dispose, ref ended);
+            return true;
         }
         finally
         {

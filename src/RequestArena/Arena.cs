@@ -66,8 +66,8 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     private int _cleanupCount;
     private bool _disposed;
 
-    // A release is under way (its cleanups running), and a Reset or Dispose that joined it asked for a dispose. Both
-    // under the gate.
+    // A release is under way (its cleanups running), and it ends the arena disposed (it is a Dispose, or a Dispose
+    // joined it). Both under the gate.
     private bool _releasing;
     private bool _disposeAsked;
 
@@ -405,9 +405,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// A cleanup registered on another thread while the reset runs is disposed by it or by the next release. A
     /// <see cref="Reset"/> or <see cref="Dispose"/> called while a release is under way (by one of its cleanups, or on
     /// another thread) joins it and returns at once: the release under way runs the cleanups left, which may still use
-    /// the memory, then ends the cycle, and ends the arena disposed if a dispose was asked for; until then, memory
-    /// handed out stays usable. Nothing waits, so a cleanup that waits for a thread releasing this arena cannot
-    /// deadlock. When the slab provider throws while freeing a block, its exception passes through after every slab has
+    /// the memory, then ends the cycle, and ends the arena disposed if a dispose was asked for (a reset joining a dispose
+    /// throws <see cref="ObjectDisposedException"/>); until then, memory handed out stays usable. Nothing waits, so a
+    /// cleanup that waits for a thread releasing this arena cannot deadlock. When the slab provider throws while freeing a block, its exception passes through after every slab has
     /// left the arena; when cleanups threw as well, it joins theirs in the <see cref="AggregateException"/>.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
@@ -421,6 +421,10 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
         Release(dispose: false);
     }
+
+    // Reset for a pool about to hand the arena to its next renter: false when the reset joined a release under way (on
+    // another thread), which ends the cycle only later and may end the arena disposed; such an arena must not be pooled.
+    internal bool ResetForReuse() => !Volatile.Read(ref _disposed) && Release(dispose: false);
 
     /// <summary>Like <see cref="Reset"/>, then the arena refuses further use. Calling it again does nothing.</summary>
     /// <remarks>

@@ -125,6 +125,36 @@ public class ArenaPoolTests
         pool.Return(next);
     }
 
+    // Return's reset joins the release under way on another thread, which ends the cycle (or disposes the arena) only
+    // once its cleanups have run: a renter handed the arena meanwhile would allocate memory that release then takes.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Return_WhileAReleaseOnAnotherThreadRunsItsCleanups_ArenaIsNotPooled(bool dispose)
+    {
+        using var slabs = TestPools.Create();
+        var pool = new ArenaPool(slabs);
+        Arena arena = pool.Rent();
+        arena.AllocateMemory(16);
+        using var inCleanup = new ManualResetEventSlim();
+        using var finish = new ManualResetEventSlim();
+        arena.RegisterForCleanup(new Blocking(inCleanup, finish));
+        Task release = Task.Run(dispose ? arena.Dispose : arena.Reset);
+        Assert.True(inCleanup.Wait(TimeSpan.FromSeconds(10)));
+
+        pool.Return(arena);
+        Arena next = pool.Rent();
+        Memory<byte> renters = next.AllocateMemory(16);
+        finish.Set();
+        await release.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.NotSame(arena, next);
+        Assert.Equal(16, renters.Span.Length);
+        Assert.Equal(dispose, arena.IsDisposed);
+        pool.Return(next);
+        Assert.Equal(0, slabs.GetStatistics().SlabsInUse);
+    }
+
     [Fact]
     public void Return_ArenaOfAnotherPool_ThrowsArgumentException()
     {
@@ -175,6 +205,15 @@ public class ArenaPoolTests
         Assert.True(pool.Options.DetectUseAfterRelease);
         Assert.NotSame(pool.Options, pool.Options);
         pool.Return(arena);
+    }
+
+    private sealed class Blocking(ManualResetEventSlim entered, ManualResetEventSlim finish) : IDisposable
+    {
+        public void Dispose()
+        {
+            entered.Set();
+            finish.Wait(TimeSpan.FromSeconds(10));
+        }
     }
 
     private sealed class Disposing(Arena arena) : IDisposable

@@ -577,6 +577,21 @@ public class ArenaTests
         Assert.Equal(1, x.AllocateMemory(1).Length);
     }
 
+    // A reset asked for while a dispose is under way is a reset of a disposed arena.
+    [Fact]
+    public void Reset_InACleanupOfDispose_ThrowsObjectDisposed()
+    {
+        using SlabPool pool = TestPools.Create();
+        var arena = new Arena(pool);
+        Exception? reset = null;
+        arena.RegisterForCleanup(new Callback(() => reset = Record.Exception(arena.Reset)));
+
+        arena.Dispose();
+
+        Assert.IsType<ObjectDisposedException>(reset);
+        Assert.True(arena.IsDisposed);
+    }
+
     // A reset asked for after a dispose that the release under way will carry out is a reset of a disposed arena.
     [Fact]
     public void Reset_InACleanupAfterItDisposedTheArena_ThrowsObjectDisposed()

@@ -66,7 +66,11 @@ public sealed class ArenaPool
     /// <paramref name="arena"/> has been returned already and not rented again: pooling it twice would hand one arena
     /// to two renters at once.
     /// </exception>
-    /// <remarks>A cleanup that disposes the arena during the reset keeps it out of the pool; the next rent creates one.</remarks>
+    /// <remarks>
+    /// The arena is pooled only when this reset ran its release to the end. One that a cleanup disposes during the reset,
+    /// or whose reset joined a release under way on another thread (which ends the cycle only later), is dropped; the
+    /// next rent creates one.
+    /// </remarks>
     /// <exception cref="AggregateException">A cleanup threw; the arena was still fully reset and pooled.</exception>
     /// <exception cref="Exception">
     /// The slab provider threw while freeing a block (its own exception, as <see cref="Arena.Reset"/> reports it); the
@@ -126,7 +130,18 @@ public sealed class ArenaPool
 
             try
             {
-                obj.Reset();
+                // A reset that joined a release under way on another thread (a Dispose, or a Reset whose cleanups are
+                // still running) leaves the cycle open until that release ends: a renter given the arena now would
+                // allocate memory that release then takes away, so it is not pooled.
+                if (!obj.ResetForReuse())
+                {
+                    return false;
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // It joined a release that disposes the arena.
+                return false;
             }
             catch (Exception ex)
             {
