@@ -30,7 +30,7 @@ internal static partial class ChildServer
                 // Output closed before the address showed up: the server died; say what it printed.
                 lock (log)
                 {
-                    listening.TrySetException(new InvalidOperationException($"{name} exited before listening:\n" + string.Join('\n', log)));
+                    listening.TrySetException(new ChildServerFailedException($"{name} exited before listening:\n" + string.Join('\n', log)));
                 }
 
                 return;
@@ -70,10 +70,15 @@ internal static partial class ChildServer
         {
             return (process, await listening.Task.WaitAsync(timeout));
         }
-        catch
+        catch (Exception ex)
         {
             process.Kill(entireProcessTree: true);
             process.Dispose();
+            if (ex is TimeoutException)
+            {
+                throw new ChildServerFailedException($"{name} did not start listening within {timeout.TotalSeconds:0} s.", ex);
+            }
+
             throw;
         }
     }

@@ -42,6 +42,11 @@ if (options.Sweep)
         Console.Error.WriteLine(ex.Message);
         return 1;
     }
+    catch (ChildServerFailedException ex)
+    {
+        Console.Error.WriteLine(ex.Message);
+        return 2;
+    }
     catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
     {
         Console.Error.WriteLine($"could not write the sweep's results: {ex.Message} (the table above is complete)");
@@ -61,6 +66,12 @@ foreach (string name in options.Scenarios)
     {
         Console.Error.WriteLine(ex.Message);
         return 1;
+    }
+    catch (ChildServerFailedException ex)
+    {
+        // --app names a file that is not a WebDemo, or the demo cannot start here.
+        Console.Error.WriteLine(ex.Message);
+        return 2;
     }
 
     foreach (int connections in options.Connections)
