@@ -8,7 +8,7 @@ namespace RequestArena.Benchmarks;
 
 /// <summary>
 /// What UseRequestArena costs a request. The bar: on an endpoint that never touches its arena, at most
-/// 100 ns and 0 bytes over calling the next delegate directly. One DefaultHttpContext is reused, as a server reuses
+/// 100 ns and one 48-byte object (the request's own feature) over calling the next delegate directly. One DefaultHttpContext is reused, as a server reuses
 /// its contexts, so only the middleware's own work and allocations are measured.
 /// </summary>
 [MemoryDiagnoser]

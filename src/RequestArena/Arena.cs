@@ -218,7 +218,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     public bool IsDisposed => Volatile.Read(ref _disposed);
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="cbAllocation"/> is negative, or larger than the largest allocation an arena serves.
+    /// </exception>
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed <see cref="ArenaOptions.MaxBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -233,7 +235,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <param name="cbAllocation">The number of bytes.</param>
     /// <param name="cycle">The value of <see cref="Cycle"/> the caller started in.</param>
     /// <returns>Exactly <paramref name="cbAllocation"/> bytes.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="cbAllocation"/> is negative, or larger than the largest allocation an arena serves.
+    /// </exception>
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed the quota.</exception>
     /// <exception cref="ObjectDisposedException">
     /// <paramref name="cycle"/> is not the arena's current cycle (it has ended, or it is no cycle of this arena), or the
@@ -314,7 +318,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <param name="cbAllocation">The number of bytes.</param>
     /// <param name="memory">Exactly <paramref name="cbAllocation"/> bytes, or empty when the method returns false.</param>
     /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="cbAllocation"/> is negative, or larger than the largest allocation an arena serves.
+    /// </exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>
     public bool TryAllocateMemory(int cbAllocation, out Memory<byte> memory) => TryAllocateMemoryCore(cbAllocation, AnyCycle, out memory);
 
@@ -326,7 +332,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// <param name="cycle">The value of <see cref="Cycle"/> the caller started in.</param>
     /// <param name="memory">Exactly <paramref name="cbAllocation"/> bytes, or empty when the method returns false.</param>
     /// <returns>False when the quota would be exceeded; the arena stays usable.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="cbAllocation"/> is negative, or larger than the largest allocation an arena serves.
+    /// </exception>
     /// <exception cref="ObjectDisposedException">
     /// <paramref name="cycle"/> is not the arena's current cycle (it has ended, or it is no cycle of this arena), or the
     /// arena has been disposed.

@@ -13,7 +13,9 @@ public interface IModuleAllocator
     /// </summary>
     /// <param name="cbAllocation">The number of bytes; 0 returns empty memory.</param>
     /// <returns>Exactly <paramref name="cbAllocation"/> bytes.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cbAllocation"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="cbAllocation"/> is negative, or larger than the largest allocation an arena serves.
+    /// </exception>
     /// <exception cref="ArenaLimitExceededException">The allocation would exceed the pool's quota.</exception>
     /// <exception cref="ObjectDisposedException">The pool has ended.</exception>
     Memory<byte> AllocateMemory(int cbAllocation);
