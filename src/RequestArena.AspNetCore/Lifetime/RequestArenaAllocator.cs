@@ -228,12 +228,14 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
         }
 
         long allocated = arena.AllocatedBytes;
-        long slabs = arena.SlabsRented - _slabsAtRent;
+        long slabsAtEnd = arena.SlabsRented;
         string endpointName = endpoint?.DisplayName ?? "(no endpoint)";
         try
         {
-            // Resetting the arena ends its cycle: from here on, calls through this handle are refused by the arena.
-            _runtime.ArenaPool.Return(arena);
+            // Resetting the arena ends its cycle: from here on, calls through this handle are refused by the arena. The
+            // cycle ends only after its cleanups, and a cursor of it may rent slabs until then: the count is the one at
+            // its end.
+            _runtime.ArenaPool.Return(arena, out slabsAtEnd);
         }
         catch (AggregateException ex) when (!ThrowHelper.IsProviderFreeFailure(ex))
         {
@@ -247,6 +249,7 @@ internal sealed class RequestArenaAllocator : IArenaAllocator, IQuotaSource
             RequestArenaLog.SlabProviderFreeFailed(_runtime.Logger, endpointName, ex);
         }
 
+        long slabs = slabsAtEnd - _slabsAtRent;
         if (limitExceeded)
         {
             _runtime.Metrics.LimitExceeded(endpoint);

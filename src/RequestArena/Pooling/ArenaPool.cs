@@ -76,7 +76,12 @@ public sealed class ArenaPool
     /// The slab provider threw while freeing a block (its own exception, as <see cref="Arena.Reset"/> reports it); the
     /// arena had let go of every slab and was still pooled.
     /// </exception>
-    public void Return(Arena arena)
+    public void Return(Arena arena) => Return(arena, out _);
+
+    // Return, and the arena's SlabsRented once its cycle has ended: allocations of the cycle can still rent slabs while
+    // its cleanups run inside the reset, so a count taken before Return misses them, and one taken after it may already
+    // include the next renter's.
+    internal void Return(Arena arena, out long slabsRented)
     {
         ArgumentNullException.ThrowIfNull(arena);
         if (arena.OwnerPool != this)
@@ -98,7 +103,7 @@ public sealed class ArenaPool
         }
         finally
         {
-            failure = Policy.TakeReleaseFailure();
+            failure = Policy.TakeReleaseFailure(out slabsRented);
         }
 
         if (failure is not null)
@@ -112,16 +117,34 @@ public sealed class ArenaPool
         [ThreadStatic]
         private static Exception? t_releaseFailure;
 
-        public static Exception? TakeReleaseFailure()
+        [ThreadStatic]
+        private static long t_slabsRented;
+
+        public static Exception? TakeReleaseFailure(out long slabsRented)
         {
             Exception? failure = t_releaseFailure;
             t_releaseFailure = null;
+            slabsRented = t_slabsRented;
+            t_slabsRented = 0;
             return failure;
         }
 
         public override Arena Create() => new(slabPool, options) { OwnerPool = owner };
 
         public override bool Return(Arena obj)
+        {
+            try
+            {
+                return ResetForPool(obj);
+            }
+            finally
+            {
+                // After the reset and before the pool can hand the arena out again.
+                t_slabsRented = obj.SlabsRented;
+            }
+        }
+
+        private bool ResetForPool(Arena obj)
         {
             if (obj.IsDisposed)
             {
