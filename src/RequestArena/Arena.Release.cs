@@ -5,8 +5,9 @@ namespace RequestArena;
 public sealed unsafe partial class Arena
 {
     // Returns false when the call joined a release under way instead of running one: the cycle ends later, when that
-    // release does.
-    private bool Release(bool dispose)
+    // release does. `forReuse` (a pool's reset) answers false, instead of throwing, for an arena that is or will be
+    // disposed, so that any exception it lets out comes from a release that ran.
+    private bool Release(bool dispose, bool forReuse = false)
     {
         // One release at a time, and none waits for another: a Reset or Dispose while one is under way (from one of its
         // cleanups, or from another thread) joins it and returns. The release under way still runs the cleanups left,
@@ -21,7 +22,7 @@ public sealed unsafe partial class Arena
                 {
                     _disposeAsked = true;
                 }
-                else if (_disposeAsked)
+                else if (_disposeAsked && !forReuse)
                 {
                     // The release under way ends the arena disposed: a reset of it is a reset of a disposed arena.
                     ThrowHelper.ThrowArenaDisposed();
@@ -32,9 +33,9 @@ public sealed unsafe partial class Arena
 
             if (_disposed)
             {
-                if (dispose)
+                if (dispose || forReuse)
                 {
-                    return true;
+                    return dispose;
                 }
 
                 ThrowHelper.ThrowArenaDisposed();

@@ -432,7 +432,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
 
     // Reset for a pool about to hand the arena to its next renter: false when the reset joined a release under way (on
     // another thread), which ends the cycle only later and may end the arena disposed; such an arena must not be pooled.
-    internal bool ResetForReuse() => !Volatile.Read(ref _disposed) && Release(dispose: false);
+    internal bool ResetForReuse() => Release(dispose: false, forReuse: true);
 
     /// <summary>Like <see cref="Reset"/>, then the arena refuses further use. Calling it again does nothing.</summary>
     /// <remarks>

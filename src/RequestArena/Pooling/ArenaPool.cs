@@ -161,11 +161,6 @@ public sealed class ArenaPool
                     return false;
                 }
             }
-            catch (ObjectDisposedException)
-            {
-                // It joined a release that disposes the arena.
-                return false;
-            }
             catch (Exception ex)
             {
                 // Reset throws only once its work is done (cleanups that threw, or the slab provider's Free after every

@@ -273,6 +273,28 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         Assert.Throws<InvalidOperationException>(() => arenas.Return(again));
     }
 
+    // An ObjectDisposedException of the provider's own is a failure of a release that ran, not the pool's sign of an
+    // arena disposed under it: it passes through, and the arena is pooled.
+    [Fact]
+    public void ArenaPoolReturn_ProviderFreeThrowsObjectDisposed_TheFailurePassesThroughAndTheArenaIsPooled()
+    {
+        var provider = new SwitchableProvider();
+        using var slabs = TestPools.Create(slabSize: 4096, maxRetained: 0, provider: provider);
+        var arenas = new ArenaPool(slabs);
+        Arena arena = arenas.Rent();
+        arena.AllocateMemory(100);
+        provider.FreeFailure = new ObjectDisposedException("provider", "provider gone");
+
+        var thrown = Assert.Throws<ObjectDisposedException>(() => arenas.Return(arena));
+        provider.FreeFailure = null;
+        Arena again = arenas.Rent();
+
+        Assert.Equal("provider", thrown.ObjectName);
+        Assert.Same(arena, again);
+        Assert.Equal(0, slabs.GetStatistics().SlabsInUse);
+        arenas.Return(again);
+    }
+
     private sealed class SwitchableProvider : ISlabProvider
     {
         public bool Refuse { get; set; }
@@ -292,6 +314,9 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
 
         public bool ThrowOnFree { get; set; }
 
+        // Thrown by every Free when set, whatever its type.
+        public Exception? FreeFailure { get; set; }
+
         public int FreeCalls { get; private set; }
 
         // Throw on this call only (1 for the first), or 0.
@@ -301,6 +326,11 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         {
             FreeCalls++;
             PinnedArraySlabProvider.Instance.Free(block);
+            if (FreeFailure is not null)
+            {
+                throw FreeFailure;
+            }
+
             if (ThrowOnFree || FreeCalls == ThrowOnFreeCall)
             {
                 throw new IOException("free failed");
