@@ -102,10 +102,17 @@ public sealed unsafe partial class Arena
                     }
                 }
             }
-            catch (Exception providerFailure) when (errors is not null)
+            catch (Exception providerFailure)
             {
                 // The slab provider threw after every slab had left the arena: report it with the cleanups' failures
-                // instead of losing those.
+                // instead of losing those. Decided inside the handler, not by an exception filter: a filter runs before
+                // the gate's and the flags' finally blocks, and the JIT's optimised code of this method was seen to hand
+                // the handler a null exception when one was used.
+                if (errors is null)
+                {
+                    throw;
+                }
+
                 errors.Add(providerFailure);
                 break;
             }

@@ -180,6 +180,55 @@ public sealed class ArenaProviderFailureTests(ITestOutputHelper output)
         Assert.Equal(0, pool.GetStatistics().SlabsInUse);
     }
 
+    // The same once the release runs as optimised, tiered-up code: with an exception filter around the gate there, the
+    // handler got a null provider exception and the AggregateException refused it. Only an optimised build shows it
+    // (a Debug build's code is not optimised), so CI also runs this test in Release (Category=OptimizedCode). Bounded
+    // by time: tiering up takes some thousands of releases.
+    [Fact]
+    [Trait("Category", "OptimizedCode")]
+    public void Reset_CleanupAndProviderFreeThrowAfterManyReleases_EveryReleaseReportsBoth()
+    {
+        var provider = new SwitchableProvider();
+        using var pool = TestPools.Create(slabSize: 4096, maxRetained: 0, provider: provider);
+        var arena = new Arena(pool);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int both = 0;
+        for (int i = 0; i < 150_000 && clock.Elapsed < TimeSpan.FromSeconds(3); i++)
+        {
+            arena.AllocateMemory(100);
+            bool cleanupThrows = i % 2 == 0;
+            provider.ThrowOnFree = i % 3 == 0;
+            if (cleanupThrows)
+            {
+                arena.RegisterForCleanup(new ThrowingCleanup());
+            }
+
+            Exception? thrown = Record.Exception(arena.Reset);
+
+            switch (cleanupThrows, provider.ThrowOnFree)
+            {
+                case (true, true):
+                    var aggregate = Assert.IsType<AggregateException>(thrown);
+                    Assert.Collection(aggregate.InnerExceptions, c => Assert.IsType<InvalidOperationException>(c), f => Assert.IsType<IOException>(f));
+                    both++;
+                    break;
+                case (true, false):
+                    Assert.IsType<InvalidOperationException>(Assert.Single(Assert.IsType<AggregateException>(thrown).InnerExceptions));
+                    break;
+                case (false, true):
+                    Assert.IsType<IOException>(thrown);
+                    break;
+                default:
+                    Assert.Null(thrown);
+                    break;
+            }
+        }
+
+        provider.ThrowOnFree = false;
+        Assert.True(both > 1000, $"only {both} releases with both failures");
+        Assert.Equal(0, pool.GetStatistics().SlabsInUse);
+    }
+
     [Fact]
     public void Trim_ProviderFreeThrowsForSeveralBlocks_EveryIdleBlockIsOfferedAndCounted()
     {
