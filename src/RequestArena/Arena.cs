@@ -415,8 +415,9 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     /// another thread) joins it and returns at once: the release under way runs the cleanups left, which may still use
     /// the memory, then ends the cycle, and ends the arena disposed if a dispose was asked for (a reset joining a dispose
     /// throws <see cref="ObjectDisposedException"/>); until then, memory handed out stays usable. Nothing waits, so a
-    /// cleanup that waits for a thread releasing this arena cannot deadlock. When the slab provider throws while freeing a block, its exception passes through after every slab has
-    /// left the arena; when cleanups threw as well, it joins theirs in the <see cref="AggregateException"/>.
+    /// cleanup that waits for a thread releasing this arena cannot deadlock. When the slab provider throws while freeing
+    /// a block, its exception passes through after every slab has left the arena; when cleanups threw as well, it joins
+    /// theirs in the <see cref="AggregateException"/>.
     /// </remarks>
     /// <exception cref="AggregateException">One or more cleanups threw; all of them still ran and every slab was returned.</exception>
     /// <exception cref="ObjectDisposedException">The arena has been disposed.</exception>

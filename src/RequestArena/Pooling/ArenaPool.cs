@@ -146,16 +146,11 @@ public sealed class ArenaPool
 
         private bool ResetForPool(Arena obj)
         {
-            if (obj.IsDisposed)
-            {
-                return false;
-            }
-
             try
             {
-                // A reset that joined a release under way on another thread (a Dispose, or a Reset whose cleanups are
-                // still running) leaves the cycle open until that release ends: a renter given the arena now would
-                // allocate memory that release then takes away, so it is not pooled.
+                // False for an arena already disposed, and for a reset that joined a release under way on another
+                // thread (a Dispose, or a Reset whose cleanups are still running): that leaves the cycle open until the
+                // release ends, and a renter given the arena now would allocate memory that release then takes away.
                 if (!obj.ResetForReuse())
                 {
                     return false;
