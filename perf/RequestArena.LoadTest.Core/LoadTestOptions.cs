@@ -18,7 +18,7 @@ internal sealed class LoadTestOptions
     public string OutputDirectory { get; set; } = Path.Combine("perf", "results");
     public string? AppPath { get; set; }
 
-    /// <summary>Every mode in one WebDemo process instead of one process per mode (see <see cref="ModeServers"/>).</summary>
+    /// <summary>Every mode in one WebDemo process instead of one process per mode (see the tool's ModeServers).</summary>
     public bool SharedServer { get; set; }
 
     /// <summary>The sweep of the records scenario over allocations per request and over connections.</summary>
