@@ -7,11 +7,9 @@ namespace RequestArena.AspNetCore;
 // RequestArenaOptions, its gauges describe request arenas only, and it is freed with the host.
 internal sealed class RequestArenaPools : IDisposable
 {
-    private readonly ILogger _logger;
-
     public RequestArenaPools(IOptions<RequestArenaOptions> options, ILoggerFactory loggerFactory)
     {
-        _logger = loggerFactory.CreateLogger<RequestArenaMiddleware>();
+        Logger = loggerFactory.CreateLogger<RequestArenaMiddleware>();
         RequestArenaOptions value = options.Value;
         SlabPool = new SlabPool(new SlabPoolOptions
         {
@@ -33,6 +31,9 @@ internal sealed class RequestArenaPools : IDisposable
 
     public ArenaPool ArenaPool { get; }
 
+    // The middleware's category, for everything the library logs: requests' releases log through it too.
+    public ILogger Logger { get; }
+
     // The pool offers every idle block to the provider even when it throws, and counts the failures. Letting the exception
     // out would stop the container disposing the singletons created before this one (the server, the logger factory,
     // the application's own), so it is logged, as a request's release does.
@@ -44,7 +45,7 @@ internal sealed class RequestArenaPools : IDisposable
         }
         catch (Exception ex)
         {
-            RequestArenaLog.SlabPoolDisposeFailed(_logger, ex);
+            RequestArenaLog.SlabPoolDisposeFailed(Logger, ex);
         }
     }
 }

@@ -9,8 +9,7 @@ internal sealed class RequestArenaRuntime
     public RequestArenaRuntime(
         IOptions<RequestArenaOptions> options,
         RequestArenaPools pools,
-        RequestArenaMetrics metrics,
-        ILoggerFactory loggerFactory)
+        RequestArenaMetrics metrics)
     {
         RequestArenaOptions value = options.Value;
         MaxBytesPerRequest = value.MaxBytesPerRequest;
@@ -18,7 +17,7 @@ internal sealed class RequestArenaRuntime
         ZeroMemory = value.ZeroMemory;
         ArenaPool = pools.ArenaPool;
         Metrics = metrics;
-        Logger = loggerFactory.CreateLogger<RequestArenaMiddleware>();
+        Logger = pools.Logger;
     }
 
     public long MaxBytesPerRequest { get; }
