@@ -31,9 +31,6 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     private const int MaxAlignment = 1 << 20;
     private const int NameAttempts = 4;
 
-    // What FileStream reports when the file is locked by another process (EWOULDBLOCK from flock).
-    private const int EWouldBlock = 11;
-
     // A file name holds 255 bytes; a block's name adds to the prefix at most "-", a pid (10 digits), "-", a counter
     // (19 digits), "-" and 8 hex digits.
     private const int MaxNameSuffixLength = 40;
@@ -125,8 +122,8 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
     /// <returns>The mapping; dispose it when done.</returns>
     /// <exception cref="ArgumentException">
     /// <paramref name="name"/> is empty or holds characters a block name never has; <paramref name="directory"/> is
-    /// empty, blank or holds a NUL character; no directory is given and the system has no <c>/dev/shm</c>; or (on Linux) the directory is not a memory file system and
-    /// <paramref name="allowNonMemoryFileSystem"/> is false.
+    /// empty, blank or holds a NUL character; no directory is given and the system has no <c>/dev/shm</c>; or (on
+    /// Linux) the directory is not a memory file system and <paramref name="allowNonMemoryFileSystem"/> is false.
     /// </exception>
     /// <exception cref="FileNotFoundException">No block of that name exists.</exception>
     /// <exception cref="UnauthorizedAccessException">
@@ -373,7 +370,7 @@ public sealed unsafe class MemoryMappedSharedMemoryProvider : ISharedMemoryProvi
 
                 // A sweep removed the new file before it was held; try another name.
             }
-            catch (IOException ex) when (!OperatingSystem.IsWindows() && (ex.HResult == EWouldBlock || File.Exists(Path.Combine(_directory!, name))))
+            catch (IOException ex) when (!OperatingSystem.IsWindows() && (ex.HResult == SharedMemoryFiles.EWouldBlock || File.Exists(Path.Combine(_directory!, name))))
             {
                 // Someone owns that name already, or a sweep holds the new file to remove it; try another.
             }

@@ -20,7 +20,8 @@ internal static unsafe partial class SharedMemoryFiles
     private const int ONonBlock = 0x800;
     private const int OCloExec = 0x80000;
     private const int ENoEnt = 2;
-    private const int EWouldBlock = 11;
+    // flock's answer when another process holds the lock; FileStream reports a sharing violation with it as HResult.
+    internal const int EWouldBlock = 11;
     private const int ELoop = 40;
 
     private const int LockShared = 1;
