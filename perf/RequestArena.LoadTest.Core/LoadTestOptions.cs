@@ -71,9 +71,7 @@ internal sealed class LoadTestOptions
                     options.Scenarios = Next().Split(',');
                     break;
                 case "--max-requests":
-                    options.MaxRequests = long.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out long max)
-                        ? max
-                        : throw new ArgumentException($"--max-requests takes a whole number of requests; got '{args[i]}'.");
+                    options.MaxRequests = Long("--max-requests", Next());
                     break;
                 case "--out":
                     options.OutputDirectory = Next();
@@ -202,12 +200,18 @@ internal sealed class LoadTestOptions
     }
 
     private static TimeSpan Seconds(string option, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && double.IsFinite(seconds) && Math.Abs(seconds) <= 86_400
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+            && double.IsFinite(seconds) && Math.Abs(seconds) <= 86_400
             ? TimeSpan.FromSeconds(seconds)
             : throw new ArgumentException($"{option} takes a number of seconds; got '{value}'.");
 
     private static int Int(string option, string value) =>
         int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int number)
+            ? number
+            : throw new ArgumentException($"{option} takes a whole number; got '{value}'.");
+
+    private static long Long(string option, string value) =>
+        long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number)
             ? number
             : throw new ArgumentException($"{option} takes a whole number; got '{value}'.");
 

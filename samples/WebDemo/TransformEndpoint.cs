@@ -49,9 +49,9 @@ internal static class TransformEndpoint
             return TooLarge(limit);
         }
 
-        // The demo's limit is the one that applies (up to 256 MiB), enforced by the reader below on the body's own bytes
-        // with its own 413. The server's cap would apply its default of about 28.6 MiB, and it counts a chunked body's
-        // framing too, so a chunked body well within the limit would be refused.
+        // The demo's limit is the one that applies (up to 256 MiB), enforced by the reader below on the body's own
+        // bytes with its own 413. The server's cap would apply its default of about 28.6 MiB, and it counts a chunked
+        // body's framing too, so a chunked body well within the limit would be refused.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
             bodySize.MaxRequestBodySize = null;
