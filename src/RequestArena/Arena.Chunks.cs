@@ -7,7 +7,8 @@ public sealed unsafe partial class Arena
     // The slow path: everything that needs the lock. Returns false only for a quota breach with throwOnLimit off.
     // `found` is the calling thread's chunk when the miss path already knows it, sparing the thread-local lookup.
     // `cycle` is AnyCycle, or the cycle a caller bound to one cycle started in (see AllocateMemory(int, long)).
-    private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, ArenaChunk? found, out Region region, long cycle)
+    // `elementSize` is 1 for a byte count (cbAllocation), else the size of the element a typed caller counted in.
+    private bool TryAllocateCore(long size, int alignment, bool throwOnLimit, ArenaChunk? found, out Region region, long cycle, int elementSize = 1)
     {
         using (_gate.EnterScope())
         {
@@ -48,11 +49,18 @@ public sealed unsafe partial class Arena
             // Judged after the quota so that a quota refuses an absurd size with its own, more telling error.
             if (size > MaxBlockSize)
             {
-                ThrowHelper.ThrowTooLarge("cbAllocation", size, MaxBlockSize);
+                if (elementSize == 1)
+                {
+                    ThrowHelper.ThrowTooLarge("cbAllocation", size, MaxBlockSize);
+                }
+
+                ThrowHelper.ThrowTooManyElements("count", size / elementSize, MaxBlockSize / elementSize);
             }
 
+            // Every block an arena carves starts aligned to the largest alignment it can ask for (the pool rents them
+            // so), so an allocation of up to a slab fits a fresh one with no padding in front.
             int aligned = (int)((size + _alignMask) & ~(long)_alignMask);
-            if (aligned + alignment - 1 > _slabSize)
+            if (aligned > _slabSize)
             {
                 if (!TryRentOversizeLocked(aligned, alignment, out region))
                 {

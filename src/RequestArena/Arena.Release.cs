@@ -124,6 +124,45 @@ public sealed unsafe partial class Arena
         }
     }
 
+    // Threads that stopped using the arena, or exited, keep nothing alive through it for long: a chunk no thread placed
+    // for ChunkIdleReleases releases is dropped, and past MaxChunksKept the least recently placed go first, so the
+    // chunks kept are those of the threads using the arena now, not of the first ones that ever did.
+    private void TrimChunksLocked(bool dispose)
+    {
+        int kept = 0;
+        for (int i = 0; i < _chunkCount; i++)
+        {
+            ArenaChunk chunk = _chunks[i];
+            if (!dispose && _releases - chunk.LastUsed < ChunkIdleReleases)
+            {
+                _chunks[kept++] = chunk;
+            }
+            else
+            {
+                chunk.Detached = true;
+            }
+        }
+
+        while (kept > MaxChunksKept)
+        {
+            int oldest = 0;
+            for (int i = 1; i < kept; i++)
+            {
+                if (_chunks[i].LastUsed < _chunks[oldest].LastUsed)
+                {
+                    oldest = i;
+                }
+            }
+
+            _chunks[oldest].Detached = true;
+            Array.Copy(_chunks, oldest + 1, _chunks, oldest, kept - oldest - 1);
+            kept--;
+        }
+
+        Array.Clear(_chunks, kept, _chunkCount - kept);
+        _chunkCount = kept;
+    }
+
     private void ReleaseLocked(bool dispose)
     {
         if (dispose)
@@ -140,6 +179,7 @@ public sealed unsafe partial class Arena
             if (_chunks[i].Slab is not null)
             {
                 threadsUsed++;
+                _chunks[i].LastUsed = _releases;
                 RetireRegionLocked(_chunks[i], killing: true);
                 _chunks[i].Kill();
             }
@@ -169,17 +209,8 @@ public sealed unsafe partial class Arena
             }
         }
 
-        // Threads that stopped using the arena keep nothing alive through it for long.
-        if (_chunkCount > MaxChunksKept || dispose)
-        {
-            for (int i = dispose ? 0 : MaxChunksKept; i < _chunkCount; i++)
-            {
-                _chunks[i].Detached = true;
-            }
-
-            Array.Clear(_chunks, dispose ? 0 : MaxChunksKept, _chunkCount - (dispose ? 0 : MaxChunksKept));
-            _chunkCount = dispose ? 0 : MaxChunksKept;
-        }
+        TrimChunksLocked(dispose);
+        _releases++;
 
         long carvedBytes = 0;
         for (int i = 0; i < _slabCount; i++)

@@ -28,6 +28,11 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     private const int MaxInitialGrain = 32 * 1024;
     private const int MaxChunksKept = 8;
 
+    // Releases after which a chunk no thread placed is dropped: long enough that a thread-pool thread serving a pooled
+    // arena now and then keeps its chunk, short enough that threads which stopped using the arena (or exited) do not
+    // stay reachable through it.
+    private const int ChunkIdleReleases = 16;
+
     // Chunks grow geometrically up to whatever is left of their block.
     private const int MaxGrain = 1 << 30;
 
@@ -50,6 +55,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
     private ArenaChunk[] _chunks = new ArenaChunk[2];
     private readonly Func<Thread, ArenaChunk> _newChunk;
     private int _chunkCount;
+    private long _releases;             // releases so far, under the gate: the clock of ArenaChunk.LastUsed
 
     private SlabUse[] _slabs = new SlabUse[4];
     private int _slabCount;
@@ -123,7 +129,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         _checked = options.DetectUseAfterRelease;
         _slabSize = pool.SlabSize;
         _initialGrain = Math.Min(MaxInitialGrain, pool.SlabSize / 2);
-        _newChunk = thread => new ArenaChunk(this, thread);
+        _newChunk = thread => new ArenaChunk(this, thread, _releases);
         _grain = _initialGrain;
     }
 
@@ -603,7 +609,7 @@ public sealed unsafe partial class Arena : IArenaAllocator, IQuotaSource, IDispo
         }
 
         long bytes = (long)count * sizeof(T);
-        TryAllocateCore(bytes, Math.Max(_alignment, AlignOf<T>.Value), throwOnLimit: true, chunk, out Region region, AnyCycle);
+        TryAllocateCore(bytes, Math.Max(_alignment, AlignOf<T>.Value), throwOnLimit: true, chunk, out Region region, AnyCycle, sizeof(T));
         return new Span<T>(region.Base + region.Offset, count);
     }
 

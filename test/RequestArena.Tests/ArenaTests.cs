@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace RequestArena.Tests;
@@ -107,6 +108,86 @@ public class ArenaTests
             nint address = TestPools.AddressOf(arena.AllocateMemory(size));
             Assert.Equal(0, address % alignment);
         }
+    }
+
+    // Slabs start aligned to the largest alignment an arena can ask for, so an allocation whose aligned size is the
+    // slab size fits a fresh slab exactly; it must not be sent to a block of two slabs for padding it never needs.
+    [Theory]
+    [InlineData(4096, 4096, 1)]
+    [InlineData(4096, 4096, 4096)]
+    [InlineData(8192, 4096, 8192)]
+    [InlineData(8192, 2048, 8000)]
+    public void AllocateMemory_AlignedSizeEqualsTheSlab_TakesOneSlabEach(int slabSize, int alignment, int size)
+    {
+        using var pool = TestPools.Create(slabSize: slabSize);
+        using var arena = new Arena(pool, new ArenaOptions { Alignment = alignment });
+
+        for (int i = 0; i < 10; i++)
+        {
+            Memory<byte> memory = arena.AllocateMemory(size);
+            Assert.Equal(0, TestPools.AddressOf(memory) % alignment);
+            memory.Span.Fill(1);
+        }
+
+        Assert.Equal(10L * slabSize, arena.HeldBytes);
+    }
+
+    // A pooled arena lives for the whole process; the threads that used it come and go. Those that exited must not
+    // stay reachable through it, whichever of its first chunks they took.
+    [Fact]
+    public void Reset_ThreadsThatUsedTheArenaExited_NotKeptAliveByIt()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+        WeakReference<Thread>[] exited = RunThreadsThatAllocateAndExit(arena, count: 8);
+
+        for (int i = 0; i < 40; i++)
+        {
+            arena.AllocateMemory(16);
+            arena.Reset();
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.All(exited, reference => Assert.False(reference.TryGetTarget(out _), "an exited thread is still reachable through the arena"));
+    }
+
+    // Filling every kept place with threads that exited must not leave the threads that use the arena now without
+    // theirs: each would otherwise be given a new chunk every cycle.
+    [Fact]
+    public void Reset_KeptPlacesTakenByExitedThreads_LiveThreadKeepsItsChunk()
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+        RunThreadsThatAllocateAndExit(arena, count: 8);
+
+        arena.AllocateMemory(16);
+        arena.Reset();
+        var chunks = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < 5; i++)
+        {
+            arena.AllocateMemory(16);
+            chunks.Add(arena.ChunkOfCurrentThread()!);
+            arena.Reset();
+        }
+
+        Assert.Single(chunks);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference<Thread>[] RunThreadsThatAllocateAndExit(Arena arena, int count)
+    {
+        var references = new WeakReference<Thread>[count];
+        for (int i = 0; i < count; i++)
+        {
+            var thread = new Thread(() => arena.AllocateMemory(16).Span.Fill(7));
+            thread.Start();
+            thread.Join();
+            references[i] = new WeakReference<Thread>(thread);
+        }
+
+        return references;
     }
 
     [Fact]

@@ -35,15 +35,17 @@ internal sealed unsafe class ArenaChunk : IThreadChunk
     [FieldOffset(72)] public int SlabIndex;       // the current region's slab in the arena's list
     [FieldOffset(80)] public bool Detached;       // dropped from its arena's list; never placed again
     [FieldOffset(84)] public int KilledSlab;      // the killed region's slab until the release has read State back; else -1
+    [FieldOffset(88)] public long LastUsed;       // the arena's release count when the chunk was created or last placed
 
     // Two threads' chunks allocated one after the other must not share a cache line: each is written on every
     // allocation by its own thread.
     [FieldOffset(120)] private long _padding;
 
-    public ArenaChunk(Arena owner, Thread thread)
+    public ArenaChunk(Arena owner, Thread thread, long releases)
     {
         Owner = owner;
         _thread = thread;
+        LastUsed = releases;
         KilledSlab = -1;
         _padding = 0;
     }

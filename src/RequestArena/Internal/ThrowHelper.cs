@@ -15,6 +15,10 @@ internal static class ThrowHelper
         throw new ArgumentOutOfRangeException(paramName, value, $"The size must not exceed {max} bytes, the largest block the arena can hand out.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowTooManyElements(string paramName, long value, long max) =>
+        throw new ArgumentOutOfRangeException(paramName, value, $"The count must not exceed {max} elements of this type, the largest block the arena can hand out.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowArenaDisposed() => throw new ObjectDisposedException(nameof(Arena), "The arena has been disposed.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]

@@ -31,6 +31,19 @@ public class BadInputTests
     }
 
     [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(int.MaxValue / 8 + 1)]
+    public void AllocateTyped_CountPastTheLargestBlock_NamesCount(int count)
+    {
+        using var pool = TestPools.Create();
+        using var arena = new Arena(pool);
+
+        ArgumentOutOfRangeException ex = Assert.Throws<ArgumentOutOfRangeException>(() => arena.Allocate<long>(count));
+
+        Assert.Equal("count", ex.ParamName);
+    }
+
+    [Theory]
     [MemberData(nameof(ArenaCases))]
     public void ArenaEntryPoint_BadInput_ThrowsTypedErrorAndKeepsState(string call, Action<Arena> act, Type expected)
     {
