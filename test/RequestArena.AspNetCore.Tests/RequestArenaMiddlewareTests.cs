@@ -355,6 +355,44 @@ public sealed class RequestArenaMiddlewareTests
     }
 
     [Fact]
+    public async Task Allocate_OverLimit_ProblemDetailsCustomizationSeesTheLimitException()
+    {
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/alloc", (IModuleAllocator arena) => arena.AllocateMemory(2000).Length),
+            options => options.MaxBytesPerRequest = 1000,
+            services => services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+                c.ProblemDetails.Extensions["limit"] = (c.Exception as ArenaLimitExceededException)?.Limit));
+
+        HttpResponseMessage response = await host.Client.GetAsync("/alloc");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("\"limit\":1000", await response.Content.ReadAsStringAsync());
+    }
+
+    // A registered IProblemDetailsService declines a client that accepts no JSON; the answer then follows the client,
+    // as UseStatusCodePages does, instead of sending problem+json past the application's own service.
+    [Theory]
+    [InlineData("text/html")]
+    [InlineData("application/xml")]
+    public async Task Allocate_OverLimitClientAcceptsNoJson_AnswersPlainTextNotProblemJson(string accept)
+    {
+        await using var host = await ArenaTestHost.StartAsync(
+            app => app.MapGet("/alloc", (IModuleAllocator arena) => arena.AllocateMemory(2000).Length),
+            options => options.MaxBytesPerRequest = 1000,
+            services => services.AddProblemDetails());
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/alloc");
+        request.Headers.Accept.ParseAdd(accept);
+
+        HttpResponseMessage response = await host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("Request memory limit exceeded", body);
+        Assert.Contains("1000 bytes", body);
+    }
+
+    [Fact]
     public async Task Allocate_OverLimitAfterResponseStarted_RethrowsAndLogsEvent2()
     {
         await using var host = await ArenaTestHost.StartAsync(

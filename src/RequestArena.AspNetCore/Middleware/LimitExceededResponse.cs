@@ -7,7 +7,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace RequestArena.AspNetCore;
 
 // The response to a request whose arena limit was exceeded: a problem-details body through the application's
-// IProblemDetailsService when it has one (so its customisation applies), written here otherwise.
+// IProblemDetailsService when it has one (so its customisation applies), written here otherwise. When the application's
+// service declines (the client accepts no JSON), a plain-text line, as UseStatusCodePages answers then: sending
+// problem+json past the application's own service would skip its customisation and ignore what the client accepts.
 internal static class LimitExceededResponse
 {
     private const string Title = "Request memory limit exceeded";
@@ -28,10 +30,14 @@ internal static class LimitExceededResponse
                 Detail = detail,
             };
 
-            if (await problemDetailsService.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
+            if (await problemDetailsService.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception }))
             {
                 return;
             }
+
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync($"{Title}: {detail}", context.RequestAborted);
+            return;
         }
 
         response.ContentType = "application/problem+json";
