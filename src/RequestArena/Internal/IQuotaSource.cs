@@ -14,6 +14,8 @@ internal interface IQuotaSource
     // and nothing counted, when it would pass the bound.
     bool TryChargeHeld(long bytes);
 
-    // Gives back what TryChargeHeld counted. A no-op once the cycle that counted it has ended.
+    // Gives back what TryChargeHeld counted, within the cycle that counted it: the one caller (the NDIS adapter) frees
+    // its native blocks in a cleanup of that cycle. A request's handle ignores it once its request has ended; an Arena
+    // would take it off the cycle it is in.
     void ReleaseHeld(long bytes);
 }
