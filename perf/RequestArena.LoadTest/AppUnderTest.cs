@@ -86,6 +86,7 @@ internal sealed class AppUnderTest : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
 
+        ChildProcesses.Untrack(_process);
         _process.Dispose();
     }
 }

@@ -5,7 +5,8 @@ namespace RequestArena.LoadTest;
 
 /// <summary>
 /// Starts a server as a child process and waits until it prints Kestrel's "Now listening on" line, so callers get
-/// the address of a server that is ready. Both the WebDemo under load and the soak server start this way.
+/// the address of a server that is ready. Both the WebDemo under load and the soak server start this way; the owner
+/// stops the process and then calls <see cref="ChildProcesses.Untrack"/>, and the tool kills it if it exits first.
 /// </summary>
 internal static partial class ChildServer
 {
@@ -21,6 +22,7 @@ internal static partial class ChildServer
         start.UseShellExecute = false;
 
         Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        ChildProcesses.Track(process);
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var log = new List<string>();
         process.OutputDataReceived += (_, e) =>
@@ -73,6 +75,7 @@ internal static partial class ChildServer
         catch (Exception ex)
         {
             process.Kill(entireProcessTree: true);
+            ChildProcesses.Untrack(process);
             process.Dispose();
             if (ex is TimeoutException)
             {

@@ -41,30 +41,38 @@ internal sealed class WrkDriver : ILoadDriver
             }
 
             using Process process = Process.Start(start)!;
-            Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-            Task<string> stderr = process.StandardError.ReadToEndAsync();
-
-            // wrk stops by itself; this only guards against a wedged run.
-            using var guard = new CancellationTokenSource(duration + TimeSpan.FromSeconds(30));
+            ChildProcesses.Track(process);
             try
             {
-                await process.WaitForExitAsync(guard.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException("wrk did not stop on time.");
-            }
+                Task<string> stdout = process.StandardOutput.ReadToEndAsync();
+                Task<string> stderr = process.StandardError.ReadToEndAsync();
 
-            string output = await stdout;
-            string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("WRKJSON ", StringComparison.Ordinal));
-            if (process.ExitCode != 0 || line is null)
-            {
-                throw new InvalidOperationException($"wrk failed ({process.ExitCode}): {output}\n{await stderr}");
-            }
+                // wrk stops by itself; this only guards against a wedged run.
+                using var guard = new CancellationTokenSource(duration + TimeSpan.FromSeconds(30));
+                try
+                {
+                    await process.WaitForExitAsync(guard.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    process.Kill(entireProcessTree: true);
+                    throw new TimeoutException("wrk did not stop on time.");
+                }
 
-            long[] f = [.. line["WRKJSON ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => long.Parse(s, CultureInfo.InvariantCulture))];
-            return new DriverResult(f[0], f[2], TimeSpan.FromTicks(f[1] * 10), f[3], f[4], f[5], f[6]);
+                string output = await stdout;
+                string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("WRKJSON ", StringComparison.Ordinal));
+                if (process.ExitCode != 0 || line is null)
+                {
+                    throw new InvalidOperationException($"wrk failed ({process.ExitCode}): {output}\n{await stderr}");
+                }
+
+                long[] f = [.. line["WRKJSON ".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(s => long.Parse(s, CultureInfo.InvariantCulture))];
+                return new DriverResult(f[0], f[2], TimeSpan.FromTicks(f[1] * 10), f[3], f[4], f[5], f[6]);
+            }
+            finally
+            {
+                ChildProcesses.Untrack(process);
+            }
         }
         finally
         {

@@ -76,6 +76,7 @@ internal sealed class SoakServerProcess : IAsyncDisposable
             }
         }
 
+        ChildProcesses.Untrack(_process);
         _process.Dispose();
     }
 }
