@@ -165,25 +165,6 @@ internal sealed class LoadTestOptions
         return options;
     }
 
-    /// <summary>
-    /// Writes <paramref name="contents"/> to <paramref name="path"/> through a file beside it, renamed over it once
-    /// complete, so a full or failing file system never leaves a truncated result behind.
-    /// </summary>
-    public static async Task WriteResultAsync(string path, string contents)
-    {
-        string temporary = path + ".tmp";
-        try
-        {
-            await File.WriteAllTextAsync(temporary, contents);
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
-    }
-
     private static void EnsureWritable(string option, string directory)
     {
         try

@@ -54,6 +54,25 @@ internal static class Report
         return md.ToString();
     }
 
+    /// <summary>
+    /// Writes <paramref name="contents"/> to <paramref name="path"/> through a file beside it, renamed over it once
+    /// complete, so a full or failing file system never leaves a truncated result behind.
+    /// </summary>
+    public static async Task WriteResultAsync(string path, string contents)
+    {
+        string temporary = path + ".tmp";
+        try
+        {
+            await File.WriteAllTextAsync(temporary, contents);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
     public static string Json(object document) =>
         JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
 

@@ -106,7 +106,7 @@ return 0;
 async Task WriteResultsAsync()
 {
     Directory.CreateDirectory(options.OutputDirectory);
-    await LoadTestOptions.WriteResultAsync(jsonPath, Report.Json(new
+    await Report.WriteResultAsync(jsonPath, Report.Json(new
     {
         conditions,
         driver = driver.Name,
@@ -116,6 +116,6 @@ async Task WriteResultsAsync()
         bars,
         runs,
     }));
-    await LoadTestOptions.WriteResultAsync(svgPath, Report.Svg(summaries, $"RequestArena WebDemo load test ({driver.Name}, {Environment.ProcessorCount} cores)"));
-    await LoadTestOptions.WriteResultAsync(Path.Combine(options.OutputDirectory, "loadtest-table.md"), markdown);
+    await Report.WriteResultAsync(svgPath, Report.Svg(summaries, $"RequestArena WebDemo load test ({driver.Name}, {Environment.ProcessorCount} cores)"));
+    await Report.WriteResultAsync(Path.Combine(options.OutputDirectory, "loadtest-table.md"), markdown);
 }

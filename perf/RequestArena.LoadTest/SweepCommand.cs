@@ -47,8 +47,8 @@ internal static class SweepCommand
         Console.WriteLine(markdown);
 
         Directory.CreateDirectory(options.OutputDirectory);
-        await LoadTestOptions.WriteResultAsync(Path.Combine(options.OutputDirectory, "sweep-table.md"), markdown);
-        await LoadTestOptions.WriteResultAsync(Path.Combine(options.OutputDirectory, "sweep-results.json"), Report.Json(new
+        await Report.WriteResultAsync(Path.Combine(options.OutputDirectory, "sweep-table.md"), markdown);
+        await Report.WriteResultAsync(Path.Combine(options.OutputDirectory, "sweep-results.json"), Report.Json(new
         {
             conditions,
             driver = driverName,
@@ -103,7 +103,7 @@ internal static class SweepCommand
     private static async Task<string> WriteChartAsync(string directory, string name, string svg)
     {
         string path = Path.GetFullPath(Path.Combine(directory, name));
-        await LoadTestOptions.WriteResultAsync(path, svg);
+        await Report.WriteResultAsync(path, svg);
         return path;
     }
 }

@@ -65,17 +65,4 @@ public sealed class LoadTestOptionsTests : IDisposable
         Assert.Equal(1000, options.MaxRequests);
         Assert.Null(options.Driver);
     }
-
-    [Fact]
-    public async Task WriteResultAsync_OverAnEarlierResult_ReplacesItAndLeavesNoTemporaryFile()
-    {
-        Directory.CreateDirectory(_out);
-        string path = Path.Combine(_out, "results.json");
-        await File.WriteAllTextAsync(path, "old");
-
-        await LoadTestOptions.WriteResultAsync(path, "new");
-
-        Assert.Equal("new", await File.ReadAllTextAsync(path));
-        Assert.Equal(["results.json"], Directory.GetFileSystemEntries(_out).Select(Path.GetFileName));
-    }
 }
