@@ -4,15 +4,9 @@ namespace RequestArena.AspNetCore.Tests.LoadTest;
 
 public sealed class LoadTestOptionsTests : IDisposable
 {
-    private readonly string _out = Path.Combine(Path.GetTempPath(), $"loadtest-options-{Guid.NewGuid():N}");
+    private readonly ScratchDirectory _scratch = new("loadtest-options");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_out))
-        {
-            Directory.Delete(_out, recursive: true);
-        }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Theory]
     [InlineData("--rounds", "abc")]
@@ -32,7 +26,7 @@ public sealed class LoadTestOptionsTests : IDisposable
     [InlineData("--app", "/nonexistent/WebDemo.dll")]
     public void Parse_BadValue_ThrowsArgumentExceptionNamingTheOption(string option, string value)
     {
-        var ex = Assert.Throws<ArgumentException>(() => LoadTestOptions.Parse([option, value, "--out", _out]));
+        var ex = Assert.Throws<ArgumentException>(() => LoadTestOptions.Parse([option, value, "--out", _scratch.Path]));
 
         Assert.Contains(option, ex.Message);
     }
@@ -41,22 +35,22 @@ public sealed class LoadTestOptionsTests : IDisposable
     [Fact]
     public void Parse_OutputDirectoryThatCannotBeWritten_ThrowsBeforeAnyRun()
     {
-        string file = Path.Combine(_out, "a-file");
-        Directory.CreateDirectory(_out);
+        string file = Path.Combine(_scratch.Path, "a-file");
+        Directory.CreateDirectory(_scratch.Path);
         File.WriteAllText(file, "not a directory");
 
         var results = Assert.Throws<ArgumentException>(() => LoadTestOptions.Parse(["--out", Path.Combine(file, "results")]));
-        var charts = Assert.Throws<ArgumentException>(() => LoadTestOptions.Parse(["--sweep", "--out", _out, "--charts", Path.Combine(file, "charts")]));
+        var charts = Assert.Throws<ArgumentException>(() => LoadTestOptions.Parse(["--sweep", "--out", _scratch.Path, "--charts", Path.Combine(file, "charts")]));
 
         Assert.StartsWith("--out", results.Message);
         Assert.StartsWith("--charts", charts.Message);
-        Assert.Equal(["a-file"], Directory.GetFileSystemEntries(_out).Select(Path.GetFileName));
+        Assert.Equal(["a-file"], Directory.GetFileSystemEntries(_scratch.Path).Select(Path.GetFileName));
     }
 
     [Fact]
     public void Parse_GoodValues_AreKept()
     {
-        LoadTestOptions options = LoadTestOptions.Parse(["--rounds", "4", "--duration", "1.5", "--warmup", "0", "--connections", "1,16", "--max-requests", "1000", "--out", _out]);
+        LoadTestOptions options = LoadTestOptions.Parse(["--rounds", "4", "--duration", "1.5", "--warmup", "0", "--connections", "1,16", "--max-requests", "1000", "--out", _scratch.Path]);
 
         Assert.Equal(4, options.Rounds);
         Assert.Equal(TimeSpan.FromSeconds(1.5), options.Duration);

@@ -10,15 +10,9 @@ namespace RequestArena.AspNetCore.Tests.LoadTest;
 // no server it started may outlive it, still listening on 127.0.0.1.
 public sealed partial class LoadTestToolTests : IDisposable
 {
-    private readonly string _out = Path.Combine(Path.GetTempPath(), $"loadtest-tool-{Guid.NewGuid():N}");
+    private readonly ScratchDirectory _scratch = new("loadtest-tool");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_out))
-        {
-            Directory.Delete(_out, recursive: true);
-        }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Theory]
     [InlineData(15)]    // SIGTERM: a service manager, timeout(1), kill
@@ -32,7 +26,7 @@ public sealed partial class LoadTestToolTests : IDisposable
         }
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in new[] { ToolPath(), "--scenarios", "hello", "--connections", "1", "--duration", "60", "--warmup", "60", "--rounds", "1", "--driver", "builtin", "--out", _out })
+        foreach (string arg in new[] { ToolPath(), "--scenarios", "hello", "--connections", "1", "--duration", "60", "--warmup", "60", "--rounds", "1", "--driver", "builtin", "--out", _scratch.Path })
         {
             start.ArgumentList.Add(arg);
         }
@@ -90,29 +84,17 @@ public sealed partial class LoadTestToolTests : IDisposable
     private static string ToolPath() =>
         typeof(LoadTestToolTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "LoadTestDll").Value!;
 
-    // Direct children, from /proc: the fourth field of /proc/PID/stat is the parent's pid.
+    // Direct children, from /proc.
     private static int[] ChildrenOf(int parent)
     {
         var children = new List<int>();
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                && StatAfterName(pid) is { } stat
+                && int.Parse(stat.Split(' ')[1], CultureInfo.InvariantCulture) == parent)
             {
-                continue;
-            }
-
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent)
-                {
-                    children.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-                // Exited while being read.
+                children.Add(pid);
             }
         }
 
@@ -138,16 +120,20 @@ public sealed partial class LoadTestToolTests : IDisposable
     }
 
     // A zombie (exited, not yet reaped by its new parent) is not running.
-    private static bool IsRunning(int pid)
+    private static bool IsRunning(int pid) => StatAfterName(pid) is { } stat && stat[0] != 'Z';
+
+    // /proc/PID/stat from the field after the process name on (state, then the parent's pid, ...); null once the
+    // process is gone. The name is in parentheses and may hold spaces, so the fields start after its last ')'.
+    private static string? StatAfterName(int pid)
     {
         try
         {
             string stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[stat.LastIndexOf(')') + 2] != 'Z';
+            return stat[(stat.LastIndexOf(')') + 2)..];
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
     }
 

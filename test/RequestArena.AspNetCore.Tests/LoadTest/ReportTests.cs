@@ -4,26 +4,20 @@ namespace RequestArena.AspNetCore.Tests.LoadTest;
 
 public sealed class ReportTests : IDisposable
 {
-    private readonly string _out = Path.Combine(Path.GetTempPath(), $"loadtest-report-{Guid.NewGuid():N}");
+    private readonly ScratchDirectory _scratch = new("loadtest-report");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_out))
-        {
-            Directory.Delete(_out, recursive: true);
-        }
-    }
+    public void Dispose() => _scratch.Dispose();
 
     [Fact]
     public async Task WriteResultAsync_OverAnEarlierResult_ReplacesItAndLeavesNoTemporaryFile()
     {
-        Directory.CreateDirectory(_out);
-        string path = Path.Combine(_out, "results.json");
+        Directory.CreateDirectory(_scratch.Path);
+        string path = Path.Combine(_scratch.Path, "results.json");
         await File.WriteAllTextAsync(path, "old");
 
         await Report.WriteResultAsync(path, "new");
 
         Assert.Equal("new", await File.ReadAllTextAsync(path));
-        Assert.Equal(["results.json"], Directory.GetFileSystemEntries(_out).Select(Path.GetFileName));
+        Assert.Equal(["results.json"], Directory.GetFileSystemEntries(_scratch.Path).Select(Path.GetFileName));
     }
 }
